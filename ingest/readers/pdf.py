@@ -1,0 +1,96 @@
+"""PDF files via pypdf: the text of each page, with `Document.pages` giving 1-based page numbers.
+
+pypdf runs with conservative decompression limits (a PDF bomb fails as a ReadError, not by
+exhausting memory), and never calls external decoders.
+"""
+
+from __future__ import annotations
+
+import io
+from typing import Any
+
+from ingest.errors import ReadError
+from ingest.text import strip_hidden
+from ingest.types import DOCUMENT, Document, Span
+
+MAX_PDF_PAGES = 2_000
+_STREAM_LIMIT = 20_000_000  # bytes a single stream may inflate to
+PDF_LIMITS: dict[str, Any] = {
+    "maximum_declared_stream_length": _STREAM_LIMIT,
+    "array_based_stream_maximum_output_length": _STREAM_LIMIT,
+    "zlib_maximum_output_length": _STREAM_LIMIT,
+    "lzw_maximum_output_length": _STREAM_LIMIT,
+    "run_length_maximum_output_length": _STREAM_LIMIT,
+    "jbig2_maximum_output_length": _STREAM_LIMIT,
+    "brotli_maximum_output_length": _STREAM_LIMIT,
+    "image_maximum_buffer_size": _STREAM_LIMIT,
+    "stream_decoding_work_maximum_length": 5 * _STREAM_LIMIT,
+    "jbig2dec_binary": None,
+}
+
+
+def is_pdf(data: bytes) -> bool:
+    """True when the bytes start like a PDF (the header may follow up to 1 KiB of junk).
+
+    >>> is_pdf(b"%PDF-1.4\\n..."), is_pdf(b"hello")
+    (True, False)
+    """
+    return b"%PDF-" in data[:1024]
+
+
+def pdf_document(doc_id: str, data: bytes, stem: str, meta: dict[str, object]) -> Document:
+    """One document for the whole PDF; each page's text is a `pages` span named by its number."""
+    import pypdf
+
+    try:
+        with pypdf.apply_configuration(None, **PDF_LIMITS):
+            reader = pypdf.PdfReader(io.BytesIO(data), strict=False)
+            if reader.is_encrypted and not reader.decrypt(""):
+                raise ReadError("encrypted PDF that needs a password")
+            count = len(reader.pages)
+            if count > MAX_PDF_PAGES:
+                raise ReadError(f"PDF has {count} pages, over the limit of {MAX_PDF_PAGES}")
+            texts = [page.extract_text() or "" for page in reader.pages]
+            title = _title(reader)
+    except ReadError:
+        raise
+    except Exception as exc:  # pypdf raises many kinds on malformed input; all mean "broken"
+        raise ReadError(f"broken PDF: {type(exc).__name__}: {exc}") from exc
+    parts: list[str] = []
+    pages: list[Span] = []
+    stripped_total = 0
+    pos = 0
+    for number, raw in enumerate(texts, start=1):
+        cleaned, stripped = strip_hidden(raw.replace("\r\n", "\n").replace("\r", "\n"))
+        stripped_total += stripped
+        cleaned = cleaned.strip()
+        if not cleaned:
+            continue
+        if parts:
+            parts.append("\n\n")
+            pos += 2
+        parts.append(cleaned)
+        pages.append(Span(str(number), pos, pos + len(cleaned)))
+        pos += len(cleaned)
+    if not pages:
+        raise ReadError("PDF has no extractable text (scanned images?)")
+    info = {**meta, "page_count": len(texts)}
+    if stripped_total:
+        info["stripped_hidden_chars"] = stripped_total
+    return Document(
+        doc_id=doc_id,
+        title=title or stem,
+        source_type=DOCUMENT,
+        text="".join(parts),
+        pages=tuple(pages),
+        meta=info,
+    )
+
+
+def _title(reader: object) -> str | None:
+    try:
+        metadata = getattr(reader, "metadata", None)
+        title = metadata.title if metadata is not None else None
+    except Exception:  # a broken info dictionary only costs the title
+        return None
+    return str(title).strip() or None if title else None
