@@ -1,0 +1,129 @@
+"""`DenseRetriever`: inner product over L2-normalised vectors in FAISS (exact or approximate)."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from typing import Any
+
+import faiss
+import numpy as np
+
+from index.embedder import Embedder
+from index.groups import ChunkGroup, admitted_rows
+from index.types import Filters, Passage
+
+DENSE_KINDS = ("auto", "flat", "hnsw", "ivf")
+HNSW_M = 32
+HNSW_EF_CONSTRUCTION = 200
+HNSW_EF_SEARCH = 128
+_faiss: Any = faiss  # the stubs lack the SearchParameters* classes
+
+
+def top_k(scores: np.ndarray, k: int) -> np.ndarray:
+    """Positions of the `k` highest scores, best first; ties go to the lower position.
+
+    >>> top_k(np.array([0.1, 0.9, 0.5, 0.9]), 3).tolist()
+    [1, 3, 2]
+    """
+    if k <= 0 or scores.size == 0:
+        return np.zeros(0, dtype=np.int64)
+    return np.lexsort((np.arange(scores.size), -scores))[:k]
+
+
+def resolve_kind(kind: str, n: int, ann_min_chunks: int) -> str:
+    """The dense index kind to build: "auto" is exact below `ann_min_chunks`, else HNSW.
+
+    >>> resolve_kind("auto", 10, 50_000), resolve_kind("auto", 60_000, 50_000)
+    ('flat', 'hnsw')
+    """
+    if kind not in DENSE_KINDS:
+        raise ValueError(f"dense index kind must be one of {DENSE_KINDS}, got {kind!r}")
+    if kind == "auto":
+        return "flat" if n < ann_min_chunks else "hnsw"
+    return kind
+
+
+def build_faiss(vectors: np.ndarray, kind: str) -> tuple[Any, dict[str, Any]]:
+    """A FAISS inner-product index over `vectors` of the given kind, with its parameters."""
+    n, dim = vectors.shape
+    x = np.ascontiguousarray(vectors, dtype=np.float32)
+    if kind == "flat":
+        index: Any = faiss.IndexFlatIP(dim)
+        params: dict[str, Any] = {}
+    elif kind == "hnsw":
+        index = faiss.IndexHNSWFlat(dim, HNSW_M, faiss.METRIC_INNER_PRODUCT)
+        index.hnsw.efConstruction = HNSW_EF_CONSTRUCTION
+        params = {"M": HNSW_M, "efConstruction": HNSW_EF_CONSTRUCTION, "efSearch": HNSW_EF_SEARCH}
+    elif kind == "ivf":
+        nlist = max(1, min(int(4 * math.sqrt(max(n, 1))), n // 39 or 1))
+        index = faiss.IndexIVFFlat(faiss.IndexFlatIP(dim), dim, nlist, faiss.METRIC_INNER_PRODUCT)
+        if n:
+            index.train(x)
+        params = {"nlist": nlist, "nprobe": max(1, min(nlist, max(8, nlist // 8)))}
+    else:
+        raise ValueError(f"dense index kind must be flat, hnsw or ivf, got {kind!r}")
+    if n:
+        index.add(x)
+    return index, params
+
+
+class DenseRetriever:
+    """Rows of `vectors` are `groups`; the query is embedded with `embedder`."""
+
+    name = "dense"
+
+    def __init__(
+        self,
+        groups: Sequence[ChunkGroup],
+        vectors: np.ndarray,
+        embedder: Embedder,
+        index: Any = None,
+        *,
+        kind: str = "flat",
+        params: dict[str, Any] | None = None,
+        subset_max: int = 2048,
+    ) -> None:
+        if len(groups) != vectors.shape[0]:
+            raise ValueError(f"{len(groups)} chunks but {vectors.shape[0]} vectors")
+        self.groups = list(groups)
+        self.vectors = np.ascontiguousarray(vectors, dtype=np.float32)
+        self.embedder = embedder
+        if index is None:
+            index, params = build_faiss(self.vectors, kind)
+        self.index = index
+        self.kind = kind
+        self.params = dict(params or {})
+        self.subset_max = subset_max
+
+    def search(self, query: str, k: int = 10, filters: Filters | None = None) -> list[Passage]:
+        """Top-k by cosine; filters restrict the candidates before ranking."""
+        rows = admitted_rows(self.groups, filters)
+        if not query.strip() or k <= 0 or not self.groups or rows == []:
+            return []
+        qv = self.embedder.embed([query])[0]
+        if rows is not None and len(rows) <= self.subset_max:
+            subset = np.asarray(rows, dtype=np.int64)
+            scores = self.vectors[subset] @ qv
+            best = top_k(scores, k)
+            hits = list(zip(subset[best].tolist(), scores[best].tolist(), strict=True))
+        else:
+            hits = self._faiss_search(qv, min(k, len(self.groups)), rows)
+        return [
+            self.groups[row].passage(score, rank, self.name, filters)
+            for rank, (row, score) in enumerate(hits, start=1)
+        ]
+
+    def _faiss_search(
+        self, qv: np.ndarray, k: int, rows: list[int] | None
+    ) -> list[tuple[int, float]]:
+        sel = None if rows is None else faiss.IDSelectorBatch(np.asarray(rows, dtype=np.int64))
+        if self.kind == "hnsw":
+            ef = max(int(self.params.get("efSearch", HNSW_EF_SEARCH)), k)
+            params: Any = _faiss.SearchParametersHNSW(sel=sel, efSearch=ef)
+        elif self.kind == "ivf":
+            params = _faiss.SearchParametersIVF(sel=sel, nprobe=int(self.params.get("nprobe", 8)))
+        else:
+            params = _faiss.SearchParameters(sel=sel) if sel is not None else None
+        scores, ids = self.index.search(qv[None, :].astype(np.float32), k, params=params)
+        return [(int(i), float(s)) for i, s in zip(ids[0], scores[0], strict=True) if i >= 0]

@@ -1,0 +1,475 @@
+"""The versioned index folder: `update_index` writes a new version, `ClinqaIndex.load` reads one.
+
+Documents are added or replaced by doc_id and the rest are kept; unchanged documents cost nothing;
+vectors are reused by the sha256 of the embedded text; a crash at any point leaves the previous
+version loadable (see index/layout.py for the folder layout).
+"""
+
+from __future__ import annotations
+
+import json
+import secrets
+import shutil
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import bm25s
+import faiss
+import numpy as np
+
+from index.context import embed_text
+from index.dense import DenseRetriever, build_faiss, resolve_kind
+from index.embedder import MINILM_NAME, Embedder, load_embedder
+from index.errors import EmbedderError, IndexCorrupt, IndexInputError, IndexMismatch, IndexMissing
+from index.files import file_digest, sha256_text, write_durable
+from index.groups import ChunkGroup, group_order
+from index.hybrid import HybridRetriever
+from index.layout import (
+    BM25_DIR,
+    CHUNKS,
+    DENSE,
+    DOCUMENTS,
+    FORMAT_VERSION,
+    MANIFEST,
+    VECTORS,
+    VersionData,
+    current_version,
+    new_tmp_folder,
+    npy_bytes,
+    publish,
+    read_manifest,
+    read_version,
+    writer_lock,
+)
+from index.lexical import STOPWORDS, LexicalRetriever
+from index.records import (
+    canonical,
+    chunks_fingerprint,
+    document_fingerprint,
+    document_from_json,
+    document_json,
+    group_json,
+)
+from index.types import Passage, Retriever
+from ingest.types import Chunk, Document
+
+CONTEXT_RULE = "<subject or title> — <section>: <text>"
+
+
+@dataclass(frozen=True)
+class UpdateReport:
+    """What `update_index` did. `written` is False when nothing changed (no new version)."""
+
+    added: tuple[str, ...]
+    replaced: tuple[str, ...]
+    unchanged: tuple[str, ...]
+    removed: tuple[str, ...]
+    chunks_total: int
+    chunks_embedded: int
+    chunks_reused: int
+    version: str
+    manifest_hash: str
+    written: bool = True
+
+
+def update_index(
+    index_dir: str | Path,
+    docs: Iterable[tuple[Document, Sequence[Chunk]]],
+    embedder: Embedder,
+    *,
+    remove_doc_ids: Iterable[str] = (),
+    chunker_settings: dict[str, Any],
+    dense_kind: str = "auto",
+    ann_min_chunks: int = 50_000,
+    progress: Callable[[int, int], None] | None = None,
+    replace_all: bool = False,
+    batch_size: int = 64,
+) -> UpdateReport:
+    """Add or replace `docs` by doc_id in the index at `index_dir` (created when missing).
+
+    Documents not given are kept (unless `replace_all`); `remove_doc_ids` are dropped.
+    """
+    root = Path(index_dir)
+    resolve_kind(dense_kind, 0, ann_min_chunks)  # reject a bad kind before any work
+    with writer_lock(root):
+        try:
+            prev: VersionData | None = read_version(root, verify=True)
+        except IndexMissing:
+            prev = None
+        return _update(
+            root, prev, docs, embedder, set(remove_doc_ids), _plain(chunker_settings),
+            dense_kind, ann_min_chunks, progress, replace_all, batch_size,
+        )  # fmt: skip
+
+
+def _update(
+    root: Path,
+    prev: VersionData | None,
+    docs: Iterable[tuple[Document, Sequence[Chunk]]],
+    embedder: Embedder,
+    remove_ids: set[str],
+    chunker: Any,
+    dense_kind: str,
+    ann_min_chunks: int,
+    progress: Callable[[int, int], None] | None,
+    replace_all: bool,
+    batch_size: int,
+) -> UpdateReport:
+    prev_docs = {d["doc_id"]: d for d in prev.documents} if prev else {}
+    added: dict[str, None] = {}
+    replaced: dict[str, None] = {}
+    unchanged: dict[str, None] = {}
+    changed: dict[str, tuple[dict[str, Any], tuple[Chunk, ...]]] = {}
+    for doc, chunks in docs:
+        record = _record(doc, chunks)
+        for seen in (added, replaced, unchanged, changed):
+            seen.pop(doc.doc_id, None)  # a later copy of the same doc_id wins
+        old = prev_docs.get(doc.doc_id)
+        same = old is not None and all(
+            old.get(key) == record[key] for key in ("fingerprint", "chunks_sha")
+        )
+        if same:
+            unchanged[doc.doc_id] = None
+            continue
+        (replaced if old is not None else added)[doc.doc_id] = None
+        changed[doc.doc_id] = (record, tuple(chunks))
+    given = added.keys() | replaced.keys() | unchanged.keys()
+    removed = [d for d in prev_docs if d not in given and (replace_all or d in remove_ids)]
+
+    identity = _identity(embedder)
+    same_model = prev is not None and _same_model(prev.manifest["model"], identity)
+    if (
+        prev is not None
+        and not (added or replaced or removed)
+        and same_model
+        and prev.manifest["chunker"] == chunker
+        and prev.manifest["dense"]["kind"]
+        == resolve_kind(dense_kind, len(prev.groups), ann_min_chunks)
+    ):
+        n = len(prev.groups)
+        return UpdateReport(
+            (), (), tuple(unchanged), (), n, 0, n, prev.name, prev.manifest_hash, written=False
+        )
+
+    gone = set(replaced) | set(removed)
+    new_chunks = [c for _, cs in changed.values() for c in cs]
+    groups = _regroup(prev.groups if prev else [], gone, new_chunks)
+    cache: dict[str, np.ndarray] = {}
+    if prev is not None and same_model:
+        cache = {sha: prev.vectors[i] for i, sha in enumerate(prev.embed_shas)}
+    shas, vectors, embedded = _vectors(groups, cache, embedder, batch_size, progress)
+    reused = sum(1 for s in shas if s in cache)
+
+    records = [r for d, r in prev_docs.items() if d not in gone and d not in changed]
+    records += [record for record, _ in changed.values()]
+    records.sort(key=lambda r: r["doc_id"])
+    kind = resolve_kind(dense_kind, len(groups), ann_min_chunks)
+    settings = {"chunker": chunker, "identity": identity, "kind": kind}
+    settings["requested"] = {"dense_kind": dense_kind, "ann_min_chunks": ann_min_chunks}
+    name, manifest_hash = _write_version(root, prev, records, groups, shas, vectors, settings)
+    return UpdateReport(
+        added=tuple(added),
+        replaced=tuple(replaced),
+        unchanged=tuple(unchanged),
+        removed=tuple(removed),
+        chunks_total=len(groups),
+        chunks_embedded=embedded,
+        chunks_reused=reused,
+        version=name,
+        manifest_hash=manifest_hash,
+    )
+
+
+def _record(doc: Document, chunks: Sequence[Chunk]) -> dict[str, Any]:
+    """documents.jsonl's line for `doc`, after checking its chunks point into its text."""
+    for c in chunks:
+        if c.doc_id != doc.doc_id:
+            raise IndexInputError(f"chunk {c.chunk_id}: doc_id {c.doc_id!r} in {doc.doc_id!r}")
+        if not (0 <= c.start <= c.end <= len(doc.text)) or doc.text[c.start : c.end] != c.text:
+            raise IndexInputError(
+                f"chunk {c.chunk_id} of {doc.doc_id}: text differs from document text "
+                f"[{c.start}:{c.end}]"
+            )
+    record = document_json(doc)
+    try:
+        fingerprint = document_fingerprint(record)
+    except (TypeError, ValueError) as exc:
+        raise IndexInputError(f"document {doc.doc_id}: field 'meta' is not JSON ({exc})") from exc
+    record.update(
+        text_sha=sha256_text(doc.text),
+        fingerprint=fingerprint,
+        chunks_sha=chunks_fingerprint(chunks),
+    )
+    return record
+
+
+def _regroup(
+    old: Sequence[ChunkGroup], gone: set[str], new_chunks: Sequence[Chunk]
+) -> list[ChunkGroup]:
+    """Collapse chunks by chunk_id: keep old occurrences outside `gone`, add the new ones."""
+    by_id: dict[str, list[Chunk]] = {}
+    for group in old:
+        for c in group.occurrences:
+            if c.doc_id not in gone:
+                by_id.setdefault(c.chunk_id, []).append(c)
+    for c in new_chunks:
+        by_id.setdefault(c.chunk_id, []).append(c)
+    groups = [ChunkGroup(tuple(sorted(cs, key=group_order))) for cs in by_id.values()]
+    return sorted(groups, key=lambda g: (group_order(g.chunk), g.chunk_id))
+
+
+def _vectors(
+    groups: Sequence[ChunkGroup],
+    cache: dict[str, np.ndarray],
+    embedder: Embedder,
+    batch_size: int,
+    progress: Callable[[int, int], None] | None,
+) -> tuple[list[str], np.ndarray, int]:
+    """(embed sha per group, vectors, number of texts embedded); cached texts are not embedded."""
+    texts = [embed_text(g.chunk) for g in groups]
+    shas = [sha256_text(t) for t in texts]
+    todo = {s: t for s, t in zip(shas, texts, strict=True) if s not in cache}
+    items = list(todo.items())
+    fresh: dict[str, np.ndarray] = {}
+    total = len(items)
+    if progress is not None:
+        progress(0, total)
+    step = max(1, batch_size)
+    for start in range(0, total, step):
+        batch = items[start : start + step]
+        out = embedder.embed([t for _, t in batch], batch_size=step)
+        if out.shape != (len(batch), embedder.dim):
+            raise EmbedderError(
+                f"embedder {embedder.name} returned shape {out.shape}, "
+                f"expected {(len(batch), embedder.dim)}"
+            )
+        fresh.update(zip([s for s, _ in batch], out.astype(np.float32), strict=True))
+        if progress is not None:
+            progress(min(start + step, total), total)
+    rows = [cache[s] if s in cache else fresh[s] for s in shas]
+    vectors = np.stack(rows).astype(np.float32) if rows else np.zeros((0, embedder.dim), "float32")
+    return shas, vectors, total
+
+
+def _write_version(
+    root: Path,
+    prev: VersionData | None,
+    records: Sequence[dict[str, Any]],
+    groups: Sequence[ChunkGroup],
+    shas: Sequence[str],
+    vectors: np.ndarray,
+    settings: dict[str, Any],
+) -> tuple[str, str]:
+    """Build the version in a temp folder, then publish it; returns (name, manifest hash)."""
+    tmp = new_tmp_folder(root)
+    try:
+        _write_lines(tmp / DOCUMENTS, records)
+        _write_lines(tmp / CHUNKS, [group_json(g, s) for g, s in zip(groups, shas, strict=True)])
+        write_durable(tmp / VECTORS, npy_bytes(vectors))
+        index, params = build_faiss(vectors, settings["kind"])
+        write_durable(tmp / DENSE, faiss.serialize_index(index).tobytes())
+        lexical = LexicalRetriever(groups)
+        lexical.save(tmp / BM25_DIR)
+        seq = int(prev.manifest.get("sequence", 0)) + 1 if prev else 1
+        name = f"v{seq:06d}-{secrets.token_hex(3)}"
+        manifest = {
+            "format": FORMAT_VERSION,
+            "version": name,
+            "sequence": seq,
+            "previous": prev.name if prev else None,
+            "created": datetime.now(UTC).isoformat(timespec="seconds"),
+            "model": settings["identity"],
+            "context": CONTEXT_RULE,
+            "chunker": settings["chunker"],
+            "dense": {
+                "kind": settings["kind"],
+                "metric": "inner_product",
+                "params": params,
+                **settings["requested"],
+            },
+            "lexical": _lexical_info(lexical),
+            "counts": {
+                "documents": len(records),
+                "chunks": len(groups),
+                "occurrences": sum(len(g.occurrences) for g in groups),
+            },
+            "corpus_hash": sha256_text(
+                canonical(sorted([r["doc_id"], r["text_sha"]] for r in records))
+            ),
+            "files": _digests(tmp),
+        }
+        data = json.dumps(manifest, indent=2, ensure_ascii=False).encode("utf-8")
+        write_durable(tmp / MANIFEST, data)
+        publish(root, tmp, name, prev.name if prev else None)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    return name, sha256_text(data.decode("utf-8"))
+
+
+def _write_lines(path: Path, rows: Iterable[dict[str, Any]]) -> None:
+    lines = (json.dumps(r, ensure_ascii=False) + "\n" for r in rows)
+    write_durable(path, "".join(lines).encode("utf-8"))
+
+
+def _digests(folder: Path) -> dict[str, dict[str, Any]]:
+    out: dict[str, dict[str, Any]] = {}
+    for path in sorted(p for p in folder.rglob("*") if p.is_file()):
+        sha, size = file_digest(path)
+        out[path.relative_to(folder).as_posix()] = {"sha256": sha, "size": size}
+    return out
+
+
+def _lexical_info(lexical: LexicalRetriever) -> dict[str, Any]:
+    info: dict[str, Any] = {"library": "bm25s", "version": bm25s.__version__}
+    info["stopwords"] = STOPWORDS
+    if lexical.bm25 is not None:
+        b = lexical.bm25
+        info.update(method=b.method, idf_method=b.idf_method, k1=b.k1, b=b.b, delta=b.delta)
+    return info
+
+
+def _identity(embedder: Embedder) -> dict[str, Any]:
+    return {
+        "name": embedder.name,
+        "backend": embedder.backend,
+        "dim": int(embedder.dim),
+        "normalised": True,
+        "max_tokens": int(embedder.max_tokens),
+    }
+
+
+def _same_model(recorded: dict[str, Any], identity: dict[str, Any]) -> bool:
+    return all(recorded.get(k) == identity[k] for k in ("name", "backend", "dim", "max_tokens"))
+
+
+def _plain(settings: dict[str, Any]) -> Any:
+    """Settings as they read back from JSON (tuples become lists)."""
+    try:
+        return json.loads(canonical(settings))
+    except (TypeError, ValueError) as exc:
+        raise IndexInputError(f"chunker_settings are not JSON: {settings!r}") from exc
+
+
+class ClinqaIndex:
+    """A loaded, verified index version: its documents, chunks, vectors and three retrievers."""
+
+    def __init__(
+        self, data: VersionData, embedder: Embedder, *, candidates: int = 50, rrf_k: int = 60
+    ) -> None:
+        self.path = data.path
+        self.version = data.name
+        self.manifest = data.manifest
+        self.manifest_hash = data.manifest_hash
+        self.embedder = embedder
+        self.groups = data.groups
+        self.chunks: list[Chunk] = [g.chunk for g in data.groups]
+        self._docs = {d["doc_id"]: document_from_json(d) for d in data.documents}
+        self._rows = {g.chunk_id: i for i, g in enumerate(data.groups)}
+        self.vectors = data.vectors
+        dense = self.manifest["dense"]
+        self.dense = DenseRetriever(
+            data.groups,
+            data.vectors,
+            embedder,
+            _read_faiss(data),
+            kind=dense["kind"],
+            params=dense.get("params"),
+        )
+        try:
+            self.lexical = LexicalRetriever.load(data.path / BM25_DIR, data.groups)
+        except (OSError, ValueError, KeyError) as exc:
+            raise IndexCorrupt(f"{data.path / BM25_DIR}: cannot load ({exc})") from exc
+        self.hybrid = HybridRetriever(self.dense, self.lexical, candidates=candidates, rrf_k=rrf_k)
+
+    @classmethod
+    def load(
+        cls,
+        index_dir: str | Path,
+        embedder: Embedder | None = None,
+        *,
+        verify: bool = True,
+        candidates: int = 50,
+        rrf_k: int = 60,
+    ) -> ClinqaIndex:
+        """Read the live version of `index_dir`; refuse a corrupt index or a different model."""
+        root = Path(index_dir)
+        _, folder = current_version(root)
+        model = read_manifest(folder)[0].get("model", {})
+        if embedder is None:
+            embedder = _embedder_for(model, folder / MANIFEST)
+        _check_model(model, embedder, folder / MANIFEST)
+        data = read_version(root, verify=verify)
+        return cls(data, embedder, candidates=candidates, rrf_k=rrf_k)
+
+    def document(self, doc_id: str) -> Document:
+        """The stored document (its `text` is what citation offsets point into)."""
+        try:
+            return self._docs[doc_id]
+        except KeyError:
+            raise KeyError(f"document {doc_id!r} is not in index {self.path}") from None
+
+    def documents(self) -> list[Document]:
+        return list(self._docs.values())
+
+    def chunk(self, chunk_id: str) -> Chunk:
+        """The stored chunk (its first occurrence's locator)."""
+        return self.chunks[self._row(chunk_id)]
+
+    def occurrences(self, chunk_id: str) -> tuple[Chunk, ...]:
+        """Every place the chunk's text stands."""
+        return self.groups[self._row(chunk_id)].occurrences
+
+    def vector(self, chunk_id: str) -> np.ndarray:
+        return self.vectors[self._row(chunk_id)]
+
+    def search(self, query: str, k: int = 10, mode: str = "hybrid") -> list[Passage]:
+        """Shortcut to one retriever: "hybrid", "dense" or "lexical"."""
+        retrievers: dict[str, Retriever] = {
+            "hybrid": self.hybrid,
+            "dense": self.dense,
+            "lexical": self.lexical,
+        }
+        return retrievers[mode].search(query, k)
+
+    def _row(self, chunk_id: str) -> int:
+        try:
+            return self._rows[chunk_id]
+        except KeyError:
+            raise KeyError(f"chunk {chunk_id!r} is not in index {self.path}") from None
+
+
+def _embedder_for(model: dict[str, Any], manifest: Path) -> Embedder:
+    if model.get("name") == MINILM_NAME:
+        spec = "minilm-int8" if model.get("backend") == "onnx-int8" else "minilm"
+        return load_embedder(spec)
+    raise IndexMismatch(
+        f"{manifest}: the index was built with model {model.get('name')!r}; "
+        "pass an embedder for that model"
+    )
+
+
+def _check_model(model: dict[str, Any], embedder: Embedder, manifest: Path) -> None:
+    for field, found in (("name", embedder.name), ("dim", embedder.dim)):
+        if model.get(field) != found:
+            raise IndexMismatch(
+                f"{manifest}: field model.{field} expected {model.get(field)!r} (the index was "
+                f"built with it), found {found!r} (the embedder given); rebuild the index with "
+                "this model or load it with the model it was built with"
+            )
+
+
+def _read_faiss(data: VersionData) -> Any:
+    path = data.path / DENSE
+    try:
+        index = faiss.deserialize_index(np.frombuffer(path.read_bytes(), dtype=np.uint8))
+    except (RuntimeError, OSError) as exc:
+        raise IndexCorrupt(f"{path}: cannot read the FAISS index ({exc})") from exc
+    n, dim = data.vectors.shape
+    if index.ntotal != n or index.d != dim:
+        found = f"{index.ntotal}x{index.d}"
+        raise IndexCorrupt(f"{path}: expected {n} vectors of dim {dim}, found {found}")
+    return index

@@ -1,0 +1,247 @@
+"""One contract for all retrievers (dense, lexical, hybrid); FAISS against numpy; the dose check."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import faiss
+import numpy as np
+import pytest
+from fixtures_index import DOSE_TEXT, aldesleukin_doc, corpus, embedder, make_doc, other_docs  # noqa: F401
+
+from index.context import embed_text
+from index.dense import DenseRetriever, build_faiss
+from index.groups import ChunkGroup
+from index.hybrid import HybridRetriever
+from index.lexical import LexicalRetriever
+from index.store import ClinqaIndex, update_index
+from index.types import Filters, Retriever
+from ingest.types import MONOGRAPH
+
+BOILERPLATE = "To report SUSPECTED ADVERSE REACTIONS, contact FDA at 1-800-FDA-1088."
+KINDS = ["dense", "lexical", "hybrid"]
+
+
+def _dup_docs():
+    """Two label sections that share one identical sentence (it must collapse into one chunk)."""
+    out = []
+    for drug in ("metformin", "warfarin"):
+        body = f"Hypoglycemia and bleeding were reported with {drug}. {BOILERPLATE}"
+        out.append(
+            make_doc(f"openfda_excerpt:{drug}:adverse_reactions", f"{drug} label", MONOGRAPH,
+                     [("Adverse Reactions", body)], subject=drug, max_chars=60)
+        )  # fmt: skip
+    return out
+
+
+@pytest.fixture(scope="module")
+def index(tmp_path_factory: pytest.TempPathFactory, embedder) -> ClinqaIndex:  # noqa: F811
+    folder = tmp_path_factory.mktemp("contract")
+    update_index(folder, [*corpus(), *_dup_docs()], embedder, chunker_settings={"test": 1})
+    return ClinqaIndex.load(folder, embedder)
+
+
+@pytest.fixture(scope="module")
+def empty_index(tmp_path_factory: pytest.TempPathFactory, embedder) -> ClinqaIndex:  # noqa: F811
+    folder = tmp_path_factory.mktemp("empty")
+    update_index(folder, [], embedder, chunker_settings={"test": 1})
+    return ClinqaIndex.load(folder, embedder)
+
+
+def _retriever(ix: ClinqaIndex, kind: str) -> Retriever:
+    return {"dense": ix.dense, "lexical": ix.lexical, "hybrid": ix.hybrid}[kind]
+
+
+QUERIES = ["starting dose of metformin", "warfarin in pregnancy", "interleukin-2 cytokine levels"]
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_contract_k_ranks_and_order(index: ClinqaIndex, kind: str) -> None:
+    r = _retriever(index, kind)
+    assert r.name == kind
+    for q in QUERIES:
+        for k in (1, 3, 10):
+            found = r.search(q, k=k)
+            assert 1 <= len(found) <= k
+            assert [p.rank for p in found] == list(range(1, len(found) + 1))
+            scores = [p.score for p in found]
+            assert scores == sorted(scores, reverse=True)
+            assert all(p.retriever == kind for p in found)
+            assert len({p.chunk.chunk_id for p in found}) == len(found)
+    assert r.search(QUERIES[0], k=0) == []
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_contract_top_hit_is_relevant(index: ClinqaIndex, kind: str) -> None:
+    top = _retriever(index, kind).search("metformin starting dose 500 mg twice a day", k=1)[0]
+    assert top.chunk.doc_id == "openfda_excerpt:metformin:dosage_and_administration"
+
+
+@pytest.mark.parametrize("kind", KINDS)
+@pytest.mark.parametrize(
+    ("filters", "admits"),
+    [
+        (Filters(source_types=("journal",)), lambda c: c.source_type == "journal"),
+        (Filters(doc_ids=("pubmed:20684175",)), lambda c: c.doc_id == "pubmed:20684175"),
+        (
+            Filters(doc_prefixes=("openfda_excerpt:warfarin",)),
+            lambda c: c.doc_id.startswith("openfda_excerpt:warfarin"),
+        ),
+        (
+            Filters(source_types=("monograph",), doc_prefixes=("seed:", "nci_drug:")),
+            lambda c: c.doc_id.startswith("seed:"),
+        ),
+    ],
+)
+def test_contract_filters_apply_before_ranking(index, kind, filters, admits) -> None:
+    r = _retriever(index, kind)
+    for q in ["dose", "interleukin-2 cytokine levels in patients", "warfarin pregnancy"]:
+        found = r.search(q, k=5, filters=filters)
+        assert all(admits(p.chunk) for p in found), [p.chunk.doc_id for p in found]
+    # dense ranks every admitted chunk, so dense and hybrid fill k when enough are admitted
+    admitted = sum(any(admits(c) for c in g.occurrences) for g in index.groups)
+    if kind != "lexical":
+        assert len(r.search("dose", k=3, filters=filters)) == min(3, admitted)
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_contract_filter_matching_nothing_and_empty_index(index, empty_index, kind) -> None:
+    r = _retriever(index, kind)
+    assert r.search("dose", filters=Filters(source_types=("no-such-type",))) == []
+    assert r.search("dose", filters=Filters(doc_ids=("pubmed:0",))) == []
+    assert r.search("dose", filters=Filters(doc_prefixes=("zzz:",))) == []
+    assert _retriever(empty_index, kind).search("dose", k=5) == []
+    assert _retriever(empty_index, kind).search("dose", filters=Filters(doc_ids=("x",))) == []
+
+
+@pytest.mark.parametrize("kind", KINDS)
+@pytest.mark.parametrize(
+    "query", ["", "   ", "\x00", "Ωμέγα 🙂\u200b ", "dose" * 500, "的 剂量是多少", "?!"]
+)
+def test_contract_odd_queries_do_not_crash(index: ClinqaIndex, kind: str, query: str) -> None:
+    found = _retriever(index, kind).search(query, k=4)
+    assert len(found) <= 4
+    if not query.strip():
+        assert found == []
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_contract_deterministic(index: ClinqaIndex, kind: str) -> None:
+    r = _retriever(index, kind)
+    first = r.search("aldesleukin capillary leak syndrome", k=8)
+    assert first == r.search("aldesleukin capillary leak syndrome", k=8)
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_contract_doc_filter_sees_collapsed_occurrences(index: ClinqaIndex, kind: str) -> None:
+    primary = "openfda_excerpt:metformin:adverse_reactions"
+    other = "openfda_excerpt:warfarin:adverse_reactions"
+    for doc_id in (primary, other):
+        found = _retriever(index, kind).search(BOILERPLATE, k=3, filters=Filters(doc_ids=(doc_id,)))
+        hit = next(p for p in found if p.chunk.text == BOILERPLATE)
+        assert hit.chunk.doc_id == doc_id  # located in the admitted document
+        assert [o.doc_id for o in hit.also] == [primary if doc_id == other else other]
+        assert index.document(doc_id).text[hit.chunk.start : hit.chunk.end] == BOILERPLATE
+
+
+def test_faiss_selector_path_equals_numpy_subset_path(index: ClinqaIndex) -> None:
+    exact = index.dense
+    via_faiss = DenseRetriever(exact.groups, exact.vectors, exact.embedder, exact.index,
+                               subset_max=0)  # fmt: skip
+    for f in [Filters(source_types=("journal",)), Filters(doc_prefixes=("openfda_excerpt:",))]:
+        for q in QUERIES:
+            a = [(p.chunk.chunk_id, round(p.score, 5)) for p in exact.search(q, 6, f)]
+            b = [(p.chunk.chunk_id, round(p.score, 5)) for p in via_faiss.search(q, 6, f)]
+            assert a == b
+
+
+@pytest.mark.parametrize("kind", ["hnsw", "ivf"])
+def test_ann_kinds_search_and_filter_like_flat(index: ClinqaIndex, kind: str) -> None:
+    ann_index, params = build_faiss(index.dense.vectors, kind)
+    ann = DenseRetriever(index.groups, index.dense.vectors, index.dense.embedder, ann_index,
+                         kind=kind, params=params, subset_max=0)  # fmt: skip
+    if kind == "ivf":
+        ann.params["nprobe"] = params["nlist"]  # probe every list: exact on a tiny index
+    f = Filters(doc_prefixes=("openfda_excerpt:",))
+    for q in QUERIES:
+        assert [p.chunk.chunk_id for p in ann.search(q, 5)] == [
+            p.chunk.chunk_id for p in index.dense.search(q, 5)
+        ]
+        got = ann.search(q, 5, f)
+        assert [p.chunk.chunk_id for p in got] == [
+            p.chunk.chunk_id for p in index.dense.search(q, 5, f)
+        ]
+
+
+def _random_unit(rng: np.random.Generator, n: int, d: int) -> np.ndarray:
+    x = rng.standard_normal((n, d)).astype(np.float32)
+    return x / np.linalg.norm(x, axis=1, keepdims=True)
+
+
+def test_flat_faiss_top_k_equals_numpy_brute_force() -> None:
+    rng = np.random.default_rng(1234)
+    x, q = _random_unit(rng, 3000, 48), _random_unit(rng, 25, 48)
+    index, _ = build_faiss(x, "flat")
+    scores, ids = index.search(q, 10)
+    sims = q @ x.T
+    want = np.argsort(-sims, axis=1, kind="stable")[:, :10]
+    np.testing.assert_array_equal(ids, want)
+    np.testing.assert_allclose(scores, np.take_along_axis(sims, want, axis=1), rtol=1e-5)
+
+
+def test_hnsw_recall_at_10_vs_exact() -> None:
+    rng = np.random.default_rng(99)
+    x, q = _random_unit(rng, 5000, 32), _random_unit(rng, 100, 32)
+    index, params = build_faiss(x, "hnsw")
+    assert index.metric_type == faiss.METRIC_INNER_PRODUCT
+    sp = faiss.SearchParametersHNSW(efSearch=params["efSearch"])
+    _, ids = index.search(q, 10, params=sp)
+    exact = np.argsort(-(q @ x.T), axis=1)[:, :10]
+    recall = np.mean([len(set(a) & set(b)) / 10 for a, b in zip(ids, exact, strict=True)])
+    print(f"HNSW recall@10 vs exact on 5,000 seeded vectors: {recall:.3f}")
+    assert recall >= 0.95
+
+
+def test_dose_sentence_ranks_first_with_contextual_text(embedder) -> None:  # noqa: F811
+    _, chunks = aldesleukin_doc()
+    dose = next(c for c in chunks if c.text == DOSE_TEXT)
+    assert dose.subject == "aldesleukin" and dose.section == "Indications and dosages"
+    assert "aldesleukin" not in dose.text.lower()
+    distractors = [c for c in chunks if c.section in ("Pharmacologic class", "FDA Box Warning",
+                                                      "Adverse reactions")]  # fmt: skip
+    distractors += [c for _, cs in other_docs() for c in cs if c.doc_id == "pubmed:18670651"]
+    assert len(distractors) == 5 and all("dose" not in c.text.lower() for c in distractors)
+    groups = [ChunkGroup((c,)) for c in [*distractors, dose]]
+    vectors = embedder.embed([embed_text(g.chunk) for g in groups])
+    dense = DenseRetriever(groups, vectors, embedder)
+    top = dense.search("What is the aldesleukin dose for metastatic melanoma?", k=3)
+    assert top[0].chunk.text == DOSE_TEXT
+    print(f"dose chunk cosine {top[0].score:.3f}; best distractor {top[1].score:.3f}")
+
+
+def test_hybrid_fuses_dense_and_lexical(index: ClinqaIndex) -> None:
+    q = "metformin contraindicated metabolic acidosis"
+    hybrid = HybridRetriever(index.dense, index.lexical, candidates=10, rrf_k=60)
+    d = [p.chunk.chunk_id for p in index.dense.search(q, 10)]
+    lx = [p.chunk.chunk_id for p in index.lexical.search(q, 10)]
+    got = hybrid.search(q, 5)
+    for p in got:
+        want = sum(
+            1 / (60 + r.index(p.chunk.chunk_id) + 1) for r in (d, lx) if p.chunk.chunk_id in r
+        )
+        assert p.score == pytest.approx(want)
+
+
+def test_lexical_never_returns_zero_scores(index: ClinqaIndex) -> None:
+    found = index.lexical.search("calciphylaxis warfarin", k=50)
+    assert found and all(p.score > 0 for p in found)
+    assert len(found) < len(index.chunks)  # chunks without either word are left out
+    assert index.lexical.search("zzzz qqqq", k=5) == []
+
+
+def test_lexical_saves_without_pickle(index: ClinqaIndex, tmp_path: Path) -> None:
+    index.lexical.save(tmp_path)
+    again = LexicalRetriever.load(tmp_path, index.groups)
+    assert again.search("warfarin pregnancy", 5) == index.lexical.search("warfarin pregnancy", 5)
+    for npy in tmp_path.glob("*.npy"):
+        np.load(npy, allow_pickle=False)
