@@ -1,0 +1,219 @@
+"""Per-session uploads: a small in-memory side index merged with the main index.
+
+An upload stays in its uploader's session: its chunks are embedded into an exact (flat) FAISS
+index and a bm25s index held in memory, and a `SessionView` presents main + side as one index to
+`qa.engine.QA`. Dense scores are cosines from the same model, so the two dense lists merge by
+score; BM25 scores of different collections are not comparable, so the two lexical lists merge
+by reciprocal rank. The hybrid fusion on top is the index's own `HybridRetriever`.
+"""
+
+from __future__ import annotations
+
+import shutil
+import tempfile
+import threading
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from index.context import embed_text
+from index.dense import DenseRetriever
+from index.fusion import rrf
+from index.groups import ChunkGroup
+from index.hybrid import HybridRetriever
+from index.lexical import LexicalRetriever
+from index.types import Filters, Passage, Retriever
+from ingest.types import Chunk, Document
+
+if TYPE_CHECKING:
+    from index.embedder import Embedder
+    from qa.engine import QA
+    from qa.settings import Settings
+
+
+def merge_by_score(lists: Sequence[Sequence[Passage]], k: int, name: str) -> list[Passage]:
+    """Passages of several lists with comparable scores, best score first, re-ranked from 1.
+
+    >>> from ingest.types import Chunk as C
+    >>> a = Passage(C("a", "d", "t", "x", None, None, 0, 1, "a"), 0.2, 1, "dense")
+    >>> b = Passage(C("b", "e", "t", "x", None, None, 0, 1, "b"), 0.9, 1, "dense")
+    >>> [(p.chunk.chunk_id, p.rank) for p in merge_by_score([[a], [b]], 5, "dense")]
+    [('b', 1), ('a', 2)]
+    """
+    seen: dict[str, Passage] = {}
+    for ranked in lists:
+        for p in ranked:
+            if p.chunk.chunk_id not in seen or p.score > seen[p.chunk.chunk_id].score:
+                seen[p.chunk.chunk_id] = p
+    best = sorted(seen.values(), key=lambda p: -p.score)[:k]
+    return [Passage(p.chunk, p.score, rank, name, p.also) for rank, p in enumerate(best, 1)]
+
+
+def merge_by_rank(
+    lists: Sequence[Sequence[Passage]], k: int, name: str, rrf_k: int = 60
+) -> list[Passage]:
+    """Passages of several lists whose scores are not comparable, fused by reciprocal rank."""
+    by_id: dict[str, Passage] = {}
+    for ranked in lists:
+        for p in ranked:
+            by_id.setdefault(p.chunk.chunk_id, p)
+    fused = rrf([[p.chunk.chunk_id for p in r] for r in lists], rrf_k)
+    return [
+        Passage(by_id[cid].chunk, score, rank, name, by_id[cid].also)
+        for rank, (cid, score) in enumerate(fused[:k], start=1)
+    ]
+
+
+class MergedRetriever:
+    """Searches the main and the side retriever and merges their lists."""
+
+    def __init__(
+        self, main: Retriever, side: Retriever, name: str, by_score: bool, rrf_k: int = 60
+    ) -> None:
+        self.main, self.side, self.name = main, side, name
+        self.by_score, self.rrf_k = by_score, rrf_k
+
+    def search(self, query: str, k: int = 10, filters: Filters | None = None) -> list[Passage]:
+        lists = [self.main.search(query, k, filters), self.side.search(query, k, filters)]
+        if self.by_score:
+            return merge_by_score(lists, k, self.name)
+        return merge_by_rank(lists, k, self.name, self.rrf_k)
+
+
+def group_chunks(chunks: Sequence[Chunk]) -> list[ChunkGroup]:
+    """Chunks with identical ids collapse into one group (first occurrence leads).
+
+    >>> c = Chunk("h", "d", "t", "x", None, None, 0, 1, "a")
+    >>> len(group_chunks([c, c]))
+    1
+    """
+    groups: dict[str, list[Chunk]] = {}
+    for c in chunks:
+        groups.setdefault(c.chunk_id, []).append(c)
+    return [ChunkGroup(tuple(v)) for v in groups.values()]
+
+
+@dataclass(frozen=True)
+class SideIndex:
+    """An in-memory index over a session's uploaded documents."""
+
+    documents: tuple[Document, ...]
+    chunks: tuple[Chunk, ...]
+    dense: DenseRetriever
+    lexical: LexicalRetriever
+
+    @classmethod
+    def build(
+        cls, documents: Sequence[Document], chunks: Sequence[Chunk], embedder: Embedder
+    ) -> SideIndex:
+        groups = group_chunks(chunks)
+        if groups:
+            vectors = embedder.embed([embed_text(g.chunk) for g in groups], batch_size=32)
+        else:
+            vectors = np.zeros((0, embedder.dim), dtype=np.float32)
+        dense = DenseRetriever(groups, vectors, embedder, kind="flat")
+        return cls(tuple(documents), tuple(chunks), dense, LexicalRetriever(groups))
+
+
+class SessionView:
+    """Main index + a session's side index, with the attributes `qa.engine.QA` reads."""
+
+    def __init__(self, main: Any, side: SideIndex, settings: Settings) -> None:
+        self.main = main
+        self.side = side
+        self.embedder = main.embedder
+        side_ids = {d.doc_id for d in side.documents}
+        self._documents = [d for d in main.documents() if d.doc_id not in side_ids]
+        self._documents.extend(side.documents)
+        self._by_id = {d.doc_id: d for d in self._documents}
+        self.chunks = [c for c in main.chunks if c.doc_id not in side_ids] + list(side.chunks)
+        self.dense = MergedRetriever(main.dense, side.dense, "dense", True)
+        self.lexical = MergedRetriever(main.lexical, side.lexical, "lexical", False, settings.rrf_k)
+        self.hybrid = HybridRetriever(
+            self.dense, self.lexical, candidates=settings.candidates, rrf_k=settings.rrf_k
+        )
+
+    def documents(self) -> list[Document]:
+        return list(self._documents)
+
+    def document(self, doc_id: str) -> Document:
+        try:
+            return self._by_id[doc_id]
+        except KeyError as exc:
+            raise KeyError(f"no document with id {doc_id!r}") from exc
+
+
+@dataclass
+class SessionUploads:
+    """One browser session's uploaded files (in a private temp folder) and its QA over them."""
+
+    folder: Path
+    documents: list[Document] = field(default_factory=list)
+    chunks: list[Chunk] = field(default_factory=list)
+    qa: QA | None = None
+
+    def close(self) -> None:
+        shutil.rmtree(self.folder, ignore_errors=True)
+
+
+class Sessions:
+    """The uploads of every live session, keyed by gradio's session hash."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self._lock = threading.Lock()
+        self._by_session: dict[str, SessionUploads] = {}
+
+    def get(self, session: str) -> SessionUploads | None:
+        with self._lock:
+            return self._by_session.get(session)
+
+    def open(self, session: str) -> SessionUploads:
+        with self._lock:
+            found = self._by_session.get(session)
+            if found is None:
+                folder = Path(tempfile.mkdtemp(dir=self.root, prefix="session-"))
+                found = self._by_session[session] = SessionUploads(folder)
+            return found
+
+    def close(self, session: str) -> bool:
+        """Forget a session and delete its files; False when it had none."""
+        with self._lock:
+            found = self._by_session.pop(session, None)
+        if found is None:
+            return False
+        found.close()
+        return True
+
+    def close_all(self) -> None:
+        with self._lock:
+            items = list(self._by_session.values())
+            self._by_session.clear()
+        for s in items:
+            s.close()
+
+    def __len__(self) -> int:
+        with self._lock:
+            return len(self._by_session)
+
+
+def add_documents(
+    uploads: SessionUploads,
+    documents: Sequence[Document],
+    chunks: Sequence[Chunk],
+    main_index: Any,
+    settings: Settings,
+    make_qa: Callable[[Any, Settings], QA],
+) -> QA:
+    """Add parsed documents to a session and rebuild its side index and QA view."""
+    new_ids = {d.doc_id for d in documents}
+    uploads.documents = [d for d in uploads.documents if d.doc_id not in new_ids]
+    uploads.documents.extend(documents)
+    uploads.chunks = [c for c in uploads.chunks if c.doc_id not in new_ids]
+    uploads.chunks.extend(chunks)
+    side = SideIndex.build(uploads.documents, uploads.chunks, main_index.embedder)
+    uploads.qa = make_qa(SessionView(main_index, side, settings), settings)
+    return uploads.qa
