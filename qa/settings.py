@@ -18,7 +18,8 @@ class Settings:
     # "minilm-int8" (the same model as int8 ONNX via onnxruntime), "mpnet", or a path.
     model: str = "minilm"
     embed_batch_size: int = 64
-    threads: int = 2
+    threads: int = 1  # query-time embedder threads (more oversubscribes a busy 2-core box)
+    ingest_threads: int = 2
     # Chunking
     chunk_max_chars: int = 900
     chunk_max_tokens: int = 230  # room for the context prefix inside MiniLM's 256-token window

@@ -1,0 +1,161 @@
+"""What a question asks for, read from its wording: dosing, adverse effects, interactions, ...
+
+Each intent names the section families that usually answer it. Matching on section names is
+loose (lower-case substrings), so "Dosage and administration" and "Indications and dosages" both
+count as dosing sections.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Intent:
+    name: str
+    sections: tuple[str, ...]  # lower-case substrings of section names that answer it
+    needs_number: bool = False  # a dosing answer without a number answers nothing
+    authority: bool = False  # monographs and labels outrank definitions and news
+
+
+_RULES: tuple[tuple[str, str, tuple[str, ...], bool, bool], ...] = (
+    (
+        "dose",
+        r"\b(dos(e|es|ing|age)|how much|how many (mg|units|doses)|regimen|mg/kg|units/kg"
+        r"|maximum (daily )?(dose|amount))\b",
+        ("dosage", "dosing", "indications and dosages", "dosage and administration"),
+        True,
+        True,
+    ),
+    (
+        "warning",
+        r"\b(box(ed)? warning|black box|warnings?)\b",
+        ("boxed warning", "warning"),
+        False,
+        True,
+    ),
+    (
+        "contraindication",
+        r"\b(contraindicat\w*|should not (be )?(given|used|take)|must not|who should not)\b",
+        ("contraindication",),
+        False,
+        True,
+    ),
+    (
+        "interaction",
+        r"\b(interact\w*|together with|combined with|concomitant|co-?administ\w*|lab(oratory)? "
+        r"(test|value)s?|diagnostic tests?)\b",
+        ("interaction",),
+        False,
+        True,
+    ),
+    (
+        "adverse",
+        r"\b(side[- ]effects?|adverse|toxicit\w*|reactions?)\b",
+        ("adverse reaction", "warnings and precautions"),
+        False,
+        True,
+    ),
+    (
+        "monitoring",
+        r"\b(monitor\w*|follow[- ]up tests?|check(ed)? during)\b",
+        ("monitoring",),
+        False,
+        True,
+    ),
+    (
+        "administration",
+        r"\b(administ\w*|reconstitut\w*|dilut\w*|infus\w*|prepar\w*|in-line filter|give it)\b",
+        ("administration", "dosage and administration"),
+        False,
+        True,
+    ),
+    (
+        "teaching",
+        r"\b(teach\w*|counsel\w*|tell (the )?patients?|advise|patient education|instruct)\b",
+        ("patient teaching", "patient counseling", "medication guide"),
+        False,
+        True,
+    ),
+    (
+        "precaution",
+        r"\b(caution\w*|precaution\w*|careful\w*)\b",
+        ("precaution", "warnings and precautions"),
+        False,
+        True,
+    ),
+    (
+        "supplied",
+        r"\b(supplied|formulations?|vials?|strengths?|dosage forms?|how is it supplied)\b",
+        ("how supplied", "dosage forms"),
+        False,
+        True,
+    ),
+    (
+        "offlabel",
+        r"\b(off[- ]label|unapproved uses?)\b",
+        ("off-label",),
+        False,
+        True,
+    ),
+    (
+        "indication",
+        r"\b(indicat\w*|approved (for|to)|used (for|to treat)|treat(s|ed)? what|uses?)\b",
+        ("indications", "indication"),
+        False,
+        True,
+    ),
+    (
+        "mechanism",
+        r"\b(mechanism|how does .* work|works?|mode of action|acts?)\b",
+        ("mechanism", "clinical pharmacology"),
+        False,
+        False,
+    ),
+    (
+        "class",
+        r"\b(class|category|pregnancy (risk )?category)\b",
+        ("drug class",),
+        False,
+        False,
+    ),
+    (
+        "definition",
+        r"^\s*(what (is|are)|define|definition of|meaning of)\b",
+        (),
+        False,
+        False,
+    ),
+)
+
+GENERAL = Intent("general", ())
+
+
+def detect_intent(question: str) -> Intent:
+    """The first matching intent, in order of clinical specificity.
+
+    >>> detect_intent("What is the aldesleukin dose for metastatic melanoma?").name
+    'dose'
+    >>> detect_intent("What are the side effects of IL-2?").name
+    'adverse'
+    >>> detect_intent("What is interleukin-2?").name
+    'definition'
+    """
+    q = question.lower()
+    for name, pattern, sections, needs_number, authority in _RULES:
+        if re.search(pattern, q):
+            return Intent(name, sections, needs_number, authority)
+    return GENERAL
+
+
+def section_matches(intent: Intent, section: str | None) -> bool:
+    """True when `section` belongs to the intent's section families.
+
+    >>> section_matches(detect_intent("dose of X?"), "Indications and dosages")
+    True
+    """
+    if not section or not intent.sections:
+        return False
+    s = section.lower()
+    return any(part in s for part in intent.sections)

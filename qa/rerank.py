@@ -1,0 +1,79 @@
+"""Reorder retrieved passages by what the question asks for (pure).
+
+The fused retrieval score is kept as the base; a passage gains when its section answers the
+question's intent, when it comes from an authoritative source for that intent (monographs and
+labels for dosing, warnings, contraindications), and when it is about the drug the question names.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+
+from index.types import Passage
+from qa.intent import Intent, section_matches
+
+MONOGRAPH = "monograph"
+WEAK_SOURCES = ("periodical",)
+
+
+@dataclass(frozen=True)
+class Weights:
+    section: float = 0.35
+    authority: float = 0.15
+    weak_source: float = 0.25
+    focus: float = 0.3
+
+
+def about(names: Sequence[str], passage: Passage) -> bool:
+    """True when the passage's subject, title or text names one of `names` (lower case).
+
+    >>> from ingest.types import Chunk
+    >>> c = Chunk("c", "d", "Aldesleukin", "monograph", None, None, 0, 4, "text", "aldesleukin")
+    >>> about(["aldesleukin"], Passage(c, 1.0, 1, "hybrid"))
+    True
+    """
+    c = passage.chunk
+    hay = " ".join(x for x in (c.subject, c.title, c.text) if x).lower()
+    return any(n in hay for n in names)
+
+
+def passage_bonus(passage: Passage, intent: Intent, focus: Sequence[str], w: Weights) -> float:
+    """Intent, authority and focus adjustments for one passage."""
+    c = passage.chunk
+    bonus = 0.0
+    if section_matches(intent, c.section):
+        bonus += w.section
+    if intent.authority:
+        if c.source_type == MONOGRAPH:
+            bonus += w.authority
+        elif c.source_type in WEAK_SOURCES:
+            bonus -= w.weak_source
+    if focus:
+        bonus += w.focus if about(focus, passage) else -w.focus
+    return bonus
+
+
+def rerank(
+    passages: Sequence[Passage],
+    intent: Intent,
+    focus: Sequence[str],
+    weights: Weights | None = None,
+) -> list[Passage]:
+    """Passages re-scored (base = fused score scaled to [0, 1]) and re-ranked from 1.
+
+    >>> rerank([], Intent("general", ()), [])
+    []
+    """
+    if not passages:
+        return []
+    w = weights or Weights()
+    top = max(p.score for p in passages) or 1.0
+    scored = [
+        (p.score / top + passage_bonus(p, intent, focus, w), -i, p) for i, p in enumerate(passages)
+    ]
+    scored.sort(key=lambda t: (t[0], t[1]), reverse=True)
+    return [
+        replace(p, score=round(s, 6), rank=r, retriever="clinqa")
+        for r, (s, _, p) in enumerate(scored, 1)
+    ]

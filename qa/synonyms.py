@@ -1,0 +1,130 @@
+"""Names that mean the same thing, learned from the corpus itself, plus clinical abbreviations.
+
+Alias groups come from each document's `subject` and `aliases` (monograph titles and "Related to"
+lines, NCI dictionary aliases, label brand and generic names): aldesleukin = IL-2 =
+interleukin-2 = Proleukin. Abbreviations expand both ways (MI <-> myocardial infarction).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+ABBREVIATIONS: tuple[tuple[str, ...], ...] = (
+    ("mi", "myocardial infarction"),
+    ("chf", "congestive heart failure", "heart failure"),
+    ("iv", "i.v.", "intravenous", "intravenously"),
+    ("im", "i.m.", "intramuscular"),
+    ("sc", "subcutaneous", "subcutaneously", "subq"),
+    ("po", "orally", "by mouth", "oral"),
+    ("q8h", "q 8 hours", "every 8 hours"),
+    ("q12h", "q 12 hours", "every 12 hours"),
+    ("q6h", "q 6 hours", "every 6 hours"),
+    ("bid", "twice a day", "twice daily"),
+    ("tid", "three times a day", "3 times a day"),
+    ("qd", "once a day", "once daily", "daily"),
+    ("gi", "gastrointestinal"),
+    ("cns", "central nervous system"),
+    ("cv", "cardiovascular"),
+    ("gu", "genitourinary"),
+    ("eent", "eye, ear, nose, throat"),
+    ("cbc", "complete blood count"),
+    ("bun", "blood urea nitrogen"),
+    ("htn", "hypertension"),
+    ("hiv", "human immunodeficiency virus"),
+    ("rcc", "renal cell carcinoma"),
+    ("nsclc", "non-small cell lung cancer"),
+    ("ra", "rheumatoid arthritis"),
+    ("tb", "tuberculosis"),
+    ("ace", "angiotensin-converting enzyme"),
+    ("nsaid", "nsaids", "nonsteroidal anti-inflammatory"),
+    ("side effects", "adverse reactions", "adverse effects"),
+    ("kids", "children", "pediatric", "paediatric"),
+    ("pregnancy", "pregnant"),
+    ("breastfeeding", "breast-feeding", "lactation", "nursing"),
+)
+
+_WORD = r"(?<![a-z0-9]){}(?![a-z0-9])"
+
+
+@dataclass(frozen=True)
+class SynonymTable:
+    """Maps every known name (lower case) to the other names of its group."""
+
+    groups: tuple[tuple[str, ...], ...]
+    by_name: dict[str, tuple[str, ...]] = field(hash=False, compare=False)
+
+    @classmethod
+    def build(cls, groups: Iterable[Iterable[str]]) -> SynonymTable:
+        """Merge overlapping groups (a name in two groups joins them).
+
+        >>> t = SynonymTable.build([["aldesleukin", "IL-2"], ["IL-2", "Proleukin"]])
+        >>> t.others("il-2")
+        ('aldesleukin', 'proleukin')
+        """
+        parent: dict[str, str] = {}
+
+        def find(x: str) -> str:
+            while parent.setdefault(x, x) != x:
+                parent[x] = parent[parent[x]]
+                x = parent[x]
+            return x
+
+        for group in groups:
+            names = [n for n in (_clean(g) for g in group) if n]
+            for a in names[1:]:
+                parent[find(a)] = find(names[0])
+            for a in names[:1]:
+                find(a)
+        merged: dict[str, list[str]] = {}
+        for name in parent:
+            merged.setdefault(find(name), []).append(name)
+        out = tuple(tuple(sorted(set(g))) for g in merged.values() if len(set(g)) > 1)
+        by_name = {n: g for g in out for n in g}
+        return cls(out, by_name)
+
+    def others(self, name: str) -> tuple[str, ...]:
+        group = self.by_name.get(_clean(name), ())
+        return tuple(n for n in group if n != _clean(name))
+
+    def mentioned(self, text: str) -> list[tuple[str, tuple[str, ...]]]:
+        """Names of the table found in `text`, with their synonyms, longest names first.
+
+        >>> t = SynonymTable.build([["aldesleukin", "IL-2"]])
+        >>> t.mentioned("What is the IL-2 dose?")
+        [('il-2', ('aldesleukin',))]
+        """
+        low = text.lower()
+        found: list[tuple[str, tuple[str, ...]]] = []
+        taken: list[tuple[int, int]] = []
+        for name in sorted(self.by_name, key=len, reverse=True):
+            for m in re.finditer(_WORD.format(re.escape(name)), low):
+                if any(s < m.end() and m.start() < e for s, e in taken):
+                    continue
+                taken.append((m.start(), m.end()))
+                found.append((name, self.others(name)))
+                break
+        return found
+
+
+def _clean(name: str) -> str:
+    """Lower-case, trimmed name; very short or very long names are not useful aliases.
+
+    >>> _clean("  Proleukin "), _clean("a")
+    ('proleukin', '')
+    """
+    n = re.sub(r"\s+", " ", name.strip().lower())
+    return n if 2 <= len(n) <= 60 else ""
+
+
+def expand_query(question: str, table: SynonymTable) -> str:
+    """The question followed by the synonyms of the names it mentions (for retrieval only).
+
+    >>> expand_query("IL-2 dose?", SynonymTable.build([["aldesleukin", "IL-2"]]))
+    'IL-2 dose? (aldesleukin)'
+    """
+    extra: list[str] = []
+    for _, others in table.mentioned(question):
+        extra.extend(o for o in others if o not in extra)
+    return f"{question} ({' '.join(extra)})" if extra else question

@@ -1,0 +1,115 @@
+"""Words that carry a question's meaning, and how much of them a passage covers (pure)."""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Iterable, Mapping
+
+_TOKEN = re.compile(r"[a-z0-9]+(?:[-'][a-z0-9]+)*")
+
+STOPWORDS = frozenset(
+    """a about above after again against all am an and any are as at be because been before being
+    below between both but by can could did do does doing down during each few for from further had
+    has have having he her here hers him his how i if in into is it its itself just me more most my
+    no nor not now of off on once only or other our out over own same she should so some such than
+    that the their them then there these they this those through to too under until up very was we
+    were what when where which while who whom why will with would you your yours patient patients
+    drug drugs use used using tell me please give given know known mean means main type types does
+    did kind one also may might must shall much many often long get gets take takes need
+    needs recommended usual typical whats say says said according""".split()
+)
+
+# Endings of international nonproprietary names (WHO stems) and common drug-name endings.
+_DRUG_SUFFIXES = (
+    "mab", "nib", "ciclib", "parib", "leukin", "kinra", "cept", "cillin", "mycin", "micin",
+    "cycline", "floxacin", "azole", "pril", "sartan", "olol", "dipine", "statin", "vir",
+    "parin", "platin", "taxel", "rubicin", "tecan", "trexate", "profen", "semide", "thiazide",
+    "triptan", "setron", "tidine", "lukast", "gliptin", "glitazone", "gliflozin", "formin",
+    "xaban", "gatran", "limus", "sporin", "azepam", "zolam", "oxetine", "afil", "terol",
+    "tropium", "dronate", "caine", "codone", "morphone", "relin", "plase",
+)  # fmt: skip
+
+
+def looks_like_drug(term: str) -> bool:
+    """True for words shaped like drug names (INN stems such as -mab, -nib, -pril, -statin).
+
+    >>> [looks_like_drug(t) for t in ["pembrolizumab", "zorvanib", "lisinopril", "dose"]]
+    [True, True, True, False]
+    """
+    t = term.lower()
+    return len(t) >= 7 and t.isalpha() and t.endswith(_DRUG_SUFFIXES)
+
+
+def tokens(text: str) -> list[str]:
+    """Lower-case word tokens; hyphenated names stay whole.
+
+    >>> tokens("What is the IL-2 dose?")
+    ['what', 'is', 'the', 'il-2', 'dose']
+    """
+    return _TOKEN.findall(text.lower())
+
+
+def content_terms(text: str) -> list[str]:
+    """Tokens that are not stopwords, in order, without repeats.
+
+    >>> content_terms("What is the dose of aldesleukin for melanoma?")
+    ['dose', 'aldesleukin', 'melanoma']
+    """
+    seen: dict[str, None] = {}
+    for t in tokens(text):
+        if t not in STOPWORDS and (len(t) > 1 or t.isdigit()):
+            seen.setdefault(t, None)
+    return list(seen)
+
+
+def stem(term: str) -> str:
+    """A crude suffix stripper, enough to match "doses"/"dosing"/"dose".
+
+    >>> [stem(t) for t in ["doses", "dosing", "dose", "reactions", "infusion"]]
+    ['dos', 'dos', 'dos', 'reaction', 'infusion']
+    """
+    for suffix in ("ings", "ing", "ies", "es", "s", "e", "ed", "ly"):
+        if len(term) - len(suffix) >= 3 and term.endswith(suffix):
+            return term[: -len(suffix)]
+    return term
+
+
+def idf(df: int, n_docs: int) -> float:
+    """Smoothed inverse document frequency.
+
+    >>> round(idf(0, 100), 3), round(idf(99, 100), 3)
+    (5.308, 0.015)
+    """
+    return math.log((n_docs + 1) / (df + 0.5))
+
+
+def coverage(
+    query_terms: Iterable[str],
+    text: str,
+    weights: Mapping[str, float],
+    alternatives: Mapping[str, Iterable[str]] | None = None,
+) -> float:
+    """Weighted share of `query_terms` present in `text` (a term counts when any alternative does).
+
+    >>> coverage(["dose", "aldesleukin"], "aldesleukin doses", {"dose": 1.0, "aldesleukin": 3.0})
+    1.0
+    >>> coverage(["half-life", "aldesleukin"], "aldesleukin", {})
+    0.5
+    """
+    stems = {stem(t) for t in tokens(text)}
+    low = text.lower()
+    total = found = 0.0
+    for term in query_terms:
+        w = weights.get(term, 1.0)
+        total += w
+        options = [term, *(alternatives or {}).get(term, ())]
+        if any(_present(opt, stems, low) for opt in options):
+            found += w
+    return found / total if total else 0.0
+
+
+def _present(term: str, stems: set[str], low: str) -> bool:
+    if " " in term or "-" in term:
+        return re.search(r"(?<![a-z0-9])" + re.escape(term) + r"(?![a-z0-9])", low) is not None
+    return stem(term) in stems
