@@ -27,6 +27,12 @@ if TYPE_CHECKING:
 
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ud800-\udfff]")
 _DIGIT = re.compile(r"\d")
+_ANAPHOR = re.compile(r"\s*(these|this|they|it|such|repeat|then|report these)\b", re.IGNORECASE)
+DOSE_SOURCES = frozenset({"monograph", "document"})
+# Sentence scoring (tuned on the development parts of the gold sets; see eval/RESULTS.md).
+W_COS, W_COV, W_SECTION, W_SHORT, W_MISSING = 0.5, 0.5, 0.1, 0.15, 0.2
+RARE_IDF = 3.9  # a question word in fewer than ~2% of chunks must stand in the answer's passage
+LIST_SHARE, RUNNER_UP_SHARE = 0.6, 0.9
 LIST_INTENTS = frozenset(
     {
         "adverse",
@@ -68,7 +74,11 @@ class QA:
             [d.subject, *d.aliases] for d in docs if d.subject and (d.aliases or d.source_type)
         ]
         self.subjects = SynonymTable.build(g for g in subject_groups if len(g) > 1)
-        self._subject_names = {n for g in subject_groups for n in g if n}
+        # alias (lower case) -> the subject name the corpus files it under
+        self._canonical = {
+            a.lower(): d.subject.lower() for d in docs if d.subject for a in (d.subject, *d.aliases)
+        }
+        self.abbreviations = SynonymTable.build(ABBREVIATIONS)
         self.synonyms = SynonymTable.build([*subject_groups, *ABBREVIATIONS])
         df: Counter[str] = Counter()
         for chunk in index.chunks:
@@ -86,7 +96,20 @@ class QA:
         retriever = {"hybrid": self.index.hybrid, "dense": self.index.dense}.get(
             mode, self.index.lexical
         )
-        return retriever.search(expand_query(q, self.synonyms), k=k, filters=filters)
+        return retriever.search(self._retrieval_query(q), k=k, filters=filters)
+
+    def _retrieval_query(self, question: str) -> str:
+        """The question plus the corpus's own name for any alias it uses ("Proleukin" ->
+        "aldesleukin") and the expansions of clinical abbreviations. Only the canonical name is
+        added, so a subject's many aliases do not outweigh what is asked about it."""
+        low = question.lower()
+        extra: list[str] = []
+        for name, _ in self.subjects.mentioned(question):
+            canon = self._canonical.get(name)
+            if canon and canon not in low and canon not in extra:
+                extra.append(canon)
+        expanded = expand_query(question, self.abbreviations)
+        return f"{expanded} ({' '.join(extra)})" if extra else expanded
 
     def ask(
         self, question: str, filters: Filters | None = None, subject_hint: str | None = None
@@ -101,8 +124,9 @@ class QA:
         if not focus and subject_hint:
             retrieval_q = f"{q} ({subject_hint})"
             focus = self._focus(subject_hint)
-        expanded = expand_query(retrieval_q, self.synonyms)
-        found = self.index.hybrid.search(expanded, k=s.candidates, filters=filters)
+        found = self.index.hybrid.search(
+            self._retrieval_query(retrieval_q), k=s.candidates, filters=filters
+        )
         t1 = time.perf_counter()
         ranked = rerank(found, intent, focus)
         passages = ranked[: s.k]
@@ -133,7 +157,7 @@ class QA:
                 if all(p.chunk.chunk_id != warning.passage.chunk.chunk_id for p in passages):
                     passages.append(replace(warning.passage, rank=len(passages) + 1))
                 flags.append("boxed_warning")
-        units = _fit(units, s.max_answer_sentences, s.max_answer_chars)
+        units = _reading_order(_fit(units, s.max_answer_sentences, s.max_answer_chars))
         text, citations = compose(units, self._text)
         unsupported = unsupported_quantities(text, [c.quote for c in citations])
         if unsupported:  # cannot happen with verbatim quotes; refuse rather than show it
@@ -186,19 +210,31 @@ class QA:
     def _select(
         self, question: str, intent: Intent, focus: Sequence[str], ranked: Sequence[Passage]
     ) -> tuple[list[Unit], str]:
-        """Score the sentences of the top passages; return the chosen ones, best first."""
+        """Score the sentences of the top passages; return the chosen ones, best first.
+
+        A sentence's score mixes its embedding similarity to the question with the share of the
+        question's words it covers (IDF-weighted, synonyms allowed). Rare question words (a
+        condition, a population, a route) that appear nowhere in the sentence's passage cost a
+        penalty: "the IL-2 dose for Kaposi's sarcoma" is not answered by the melanoma dose.
+        """
         terms, alternatives = self._terms(question)
+        known = self.synonyms.by_name
         unknown = [
-            t for t in terms if looks_like_drug(t) and self._df.get(stem(t), 0) == 0
+            t
+            for t in terms
+            if t not in known and looks_like_drug(t) and self._df.get(stem(t), 0) == 0
         ]
         if unknown and not any(about(unknown, p) for p in ranked):
             return [], f"the sources never mention {', '.join(unknown)}"
         weights = self._weights(terms)
+        rare = [t for t in terms if weights[t] >= RARE_IDF and self._known(t)]
         candidates: list[Unit] = []
         for p in ranked:
             c = p.chunk
             if focus and not about(focus, p):
                 continue
+            if intent.name == "dose" and c.source_type not in DOSE_SOURCES:
+                continue  # a dose is quoted from a monograph, a label or the user's own file
             for a, b in split_units(c.text):
                 text = c.text[a:b]
                 if intent.needs_number and not _DIGIT.search(text):
@@ -220,17 +256,27 @@ class QA:
             c = u.passage.chunk
             context = " ".join(x for x in (c.subject, c.title, c.section) if x)
             cov = coverage(terms, f"{context} {u.text}", weights, alternatives)
-            score = 0.5 * float(sim) + 0.5 * cov
+            score = W_COS * float(sim) + W_COV * cov
             if section_matches(intent, c.section):
-                score += 0.1
+                score += W_SECTION
+            if intent.name == "definition" and c.source_type == "definition":
+                score += W_SECTION
+            if len(display(u.text).split()) < 4:
+                score -= W_SHORT  # a heading or a lone list item rarely answers on its own
+            scope = f"{context} {c.text}"
+            missing = [t for t in rare if coverage([t], scope, weights, alternatives) == 0]
+            score -= W_MISSING * len(missing)
             scored.append(replace(u, score=round(score, 6)))
         scored.sort(key=lambda u: u.score, reverse=True)
         best = scored[0]
-        chosen = [best]
-        chosen.extend(_companions(best, scored, intent))
+        chosen = _companions(best, scored, intent)
         chosen.sort(key=lambda u: (u.passage.rank, u.start))
-        chosen.remove(best)
         return [best, *chosen], ""
+
+    def _known(self, term: str) -> bool:
+        """True when some word of `term` (or a synonym) occurs in the corpus."""
+        options = [term, *self.synonyms.others(term)]
+        return any(self._df.get(stem(w), 0) > 0 for o in options for w in (tokens(o) or [o]))
 
     def _boxed_for(self, passage: Passage) -> Unit | None:
         """The first sentence of the boxed warning of the drug a dosing passage is about."""
@@ -240,7 +286,8 @@ class QA:
 
 
 def _companions(best: Unit, scored: Sequence[Unit], intent: Intent) -> list[Unit]:
-    """Sentences that belong with the best one: the rest of a dosing regimen, more list items."""
+    """Sentences that belong with the best one: the rest of a dosing regimen, more list items,
+    a sentence that continues it ("Report these immediately."), and close runners-up."""
     out: list[Unit] = []
     bc = best.passage.chunk
     for u in scored[1:]:
@@ -248,11 +295,22 @@ def _companions(best: Unit, scored: Sequence[Unit], intent: Intent) -> list[Unit
         same_section = c.doc_id == bc.doc_id and c.section == bc.section
         if intent.name == "dose" and same_section and _same_paragraph(best, u):
             out.append(u)  # a regimen is one paragraph: population, dose, "Repeat for ..."
-        elif intent.name in LIST_INTENTS and same_section and u.score >= 0.6 * best.score:
+        elif intent.name in LIST_INTENTS and same_section and u.score >= LIST_SHARE * best.score:
             out.append(u)
-        elif u.score >= 0.92 * best.score and c.doc_id != bc.doc_id:
+        elif _continues(best, u):
+            out.append(u)
+        elif u.score >= RUNNER_UP_SHARE * best.score:
             out.append(u)
     return out
+
+
+def _continues(best: Unit, u: Unit) -> bool:
+    """True when `u` directly follows `best` on the same line and leans on it ("These ...")."""
+    c = best.passage.chunk
+    if u.passage.chunk.chunk_id != c.chunk_id or u.start < best.end:
+        return False
+    between = c.text[best.end - c.start : u.start - c.start]
+    return "\n" not in between and bool(_ANAPHOR.match(u.text))
 
 
 def _same_paragraph(a: Unit, b: Unit) -> bool:
@@ -263,6 +321,17 @@ def _same_paragraph(a: Unit, b: Unit) -> bool:
     lo, hi = sorted((a, b), key=lambda u: u.start)
     between = c.text[lo.end - c.start : hi.start - c.start]
     return "\n\n" not in between.replace("\r", "") and not re.search(r"\n\s*\n", between)
+
+
+def _reading_order(units: Sequence[Unit]) -> list[Unit]:
+    """The best unit's passage first, each passage's units in document order, labelled notes
+    (the boxed warning) last, so contiguous sentences merge into one citation."""
+    first_seen: dict[str, int] = {}
+    for u in units:
+        first_seen.setdefault(u.passage.chunk.chunk_id, len(first_seen))
+    return sorted(
+        units, key=lambda u: (bool(u.label), first_seen[u.passage.chunk.chunk_id], u.start)
+    )
 
 
 def _fit(units: Sequence[Unit], max_units: int, max_chars: int) -> list[Unit]:

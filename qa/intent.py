@@ -44,8 +44,8 @@ _RULES: tuple[tuple[str, str, tuple[str, ...], bool, bool], ...] = (
     ),
     (
         "interaction",
-        r"\b(interact\w*|together with|combined with|concomitant|co-?administ\w*|lab(oratory)? "
-        r"(test|value)s?|diagnostic tests?)\b",
+        r"\b(interact\w*|together with|combined with|concomitant|co-?administ\w*"
+        r"|interfere\w* with|drug-diagnostic|diagnostic test results?)\b",
         ("interaction",),
         False,
         True,
@@ -59,7 +59,8 @@ _RULES: tuple[tuple[str, str, tuple[str, ...], bool, bool], ...] = (
     ),
     (
         "monitoring",
-        r"\b(monitor\w*|follow[- ]up tests?|check(ed)? during)\b",
+        r"\b(monitor\w*|follow[- ]up tests?|check(ed)? during|(lab|laboratory) tests?"
+        r"|followed|assess(ed|ment)?|watch(ed)? for)\b",
         ("monitoring",),
         False,
         True,

@@ -27,7 +27,8 @@ _DRUG_SUFFIXES = (
     "parin", "platin", "taxel", "rubicin", "tecan", "trexate", "profen", "semide", "thiazide",
     "triptan", "setron", "tidine", "lukast", "gliptin", "glitazone", "gliflozin", "formin",
     "xaban", "gatran", "limus", "sporin", "azepam", "zolam", "oxetine", "afil", "terol",
-    "tropium", "dronate", "caine", "codone", "morphone", "relin", "plase",
+    "tropium", "dronate", "caine", "codone", "morphone", "relin", "plase", "glutide", "patide",
+    "grel", "grelor", "oxone", "axone", "vudine", "navir", "previr", "asvir", "tegravir",
 )  # fmt: skip
 
 
@@ -63,16 +64,41 @@ def content_terms(text: str) -> list[str]:
     return list(seen)
 
 
+_BRITISH = (("haem", "hem"), ("aem", "em"), ("paed", "ped"), ("oedem", "edem"),
+            ("oesoph", "esoph"), ("tumour", "tumor"), ("isation", "ization"))  # fmt: skip
+
+
+def fold_spelling(term: str) -> str:
+    """British to American spelling, for matching only.
+
+    >>> fold_spelling("haematological"), fold_spelling("paediatric"), fold_spelling("oedema")
+    ('hematological', 'pediatric', 'edema')
+    """
+    for old, new in _BRITISH:
+        if old in term:
+            term = term.replace(old, new)
+    return term
+
+
 def stem(term: str) -> str:
     """A crude suffix stripper, enough to match "doses"/"dosing"/"dose".
 
-    >>> [stem(t) for t in ["doses", "dosing", "dose", "reactions", "infusion"]]
-    ['dos', 'dos', 'dos', 'reaction', 'infusion']
+    >>> [stem(t) for t in ["doses", "dosing", "dose", "reactions", "infusion", "treatment"]]
+    ['dos', 'dos', 'dos', 'reaction', 'infusion', 'treat']
+    >>> stem("haematological") == stem("hematologic")
+    True
     """
-    for suffix in ("ings", "ing", "ies", "es", "s", "e", "ed", "ly"):
-        if len(term) - len(suffix) >= 3 and term.endswith(suffix):
+    term = fold_spelling(term)
+    for suffix, rest in _SUFFIXES:
+        if len(term) - len(suffix) >= rest and term.endswith(suffix):
             return term[: -len(suffix)]
     return term
+
+
+_SUFFIXES = (
+    ("ments", 4), ("ment", 4), ("ical", 4), ("ic", 5), ("al", 5), ("ings", 3), ("ing", 3),
+    ("ies", 3), ("es", 3), ("s", 3), ("e", 3), ("ed", 3), ("ly", 3),
+)  # fmt: skip
 
 
 def idf(df: int, n_docs: int) -> float:

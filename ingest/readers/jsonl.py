@@ -175,8 +175,37 @@ def _pubmed(rec: dict[str, Any], text: str) -> Document:
         sections=tuple(spans),
         url=f"https://pubmed.ncbi.nlm.nih.gov/{pmid}/" if pmid else None,
         date=year or None,
+        subject=mesh_subject(rec.get("meshes") or []),
         meta={"pmid": pmid, "meshes": list(rec.get("meshes") or []), "source": "pubmedqa"},
     )
+
+
+# MeSH check tags say who was studied, not what the abstract is about.
+_CHECK_TAGS = frozenset({
+    "humans", "male", "female", "adult", "aged", "middle aged", "child", "adolescent", "infant",
+    "animals", "young adult", "aged, 80 and over", "child, preschool", "infant, newborn",
+    "retrospective studies", "prospective studies", "follow-up studies", "cross-sectional studies",
+    "cohort studies", "time factors", "treatment outcome", "risk factors", "questionnaires",
+    "rats", "mice",
+})  # fmt: skip
+
+
+def mesh_subject(meshes: list[Any], max_chars: int = 120) -> str | None:
+    """What a PubMed abstract is about, from its MeSH headings (check tags left out), so every
+    chunk of the abstract carries its topic in its embedded text.
+
+    >>> mesh_subject(["Humans", "Vaccines", "Refrigeration", "Male"])
+    'Vaccines; Refrigeration'
+    """
+    out: list[str] = []
+    for m in meshes:
+        term = str(m).strip()
+        if not term or term.lower() in _CHECK_TAGS:
+            continue
+        if len("; ".join([*out, term])) > max_chars:
+            break
+        out.append(term)
+    return "; ".join(out) or None
 
 
 def _covid(rec: dict[str, Any], text: str) -> Document:

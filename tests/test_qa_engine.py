@@ -1,0 +1,120 @@
+"""End to end on a small real index: the seed page, FDA label sections, NCI definitions.
+
+The index is built once per module with the packaged int8 MiniLM (the default embedder), real
+FAISS and real bm25s; the questions are the ones the README and the issue name.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from index.embedder import load_embedder
+from index.pipeline import ingest_paths
+from index.store import ClinqaIndex
+from qa.engine import QA
+from qa.settings import Settings
+from qa.types import ABSTAIN_TEXT
+
+ROOT = Path(__file__).resolve().parents[1]
+DOSE = (
+    "Adults older than age 18: 600,000 international units/kg I.V. given over 15 minutes q 8 hours "
+    "for a maximum of 14 doses, followed by 9 days of rest. Repeat for another 14 doses, for a "
+    "maximum of 28 doses per course."
+)
+
+
+@pytest.fixture(scope="module")
+def qa(tmp_path_factory: pytest.TempPathFactory) -> QA:
+    src = tmp_path_factory.mktemp("corpus")
+    (src / "seed.txt").write_text(
+        (ROOT / "corpus/seed/000_d4abd2d28b5a34b3.txt").read_text(encoding="utf-8"),
+        encoding="utf-8",
+    )
+    keep = ("pembrolizumab", "nivolumab", "aldesleukin", "ipilimumab")
+    nci = [
+        line
+        for line in (ROOT / "corpus/nci_dictionaries/definitions.jsonl").read_text().splitlines()
+        if json.loads(line)["term"].lower().startswith(keep)
+    ][:20]
+    (src / "nci.jsonl").write_text("\n".join(nci) + "\n", encoding="utf-8")
+    humira = [
+        line
+        for line in (ROOT / "corpus/fda_spl_labels/sections.jsonl").read_text().splitlines()
+        if json.loads(line)["drug"] == "Humira"
+    ]
+    (src / "humira.jsonl").write_text("\n".join(humira) + "\n", encoding="utf-8")
+    embedder = load_embedder("minilm-int8", threads=2)
+    index_dir = tmp_path_factory.mktemp("index")
+    summary = ingest_paths(index_dir, [src], embedder)
+    assert not summary.failures
+    return QA(ClinqaIndex.load(index_dir, embedder), Settings())
+
+
+def _check_citations(qa: QA, answer_json: dict) -> None:
+    for c in answer_json["citations"]:
+        stored = qa.index.document(c["doc_id"]).text
+        assert stored[c["start"] : c["end"]] == c["quote"]
+
+
+def test_aldesleukin_dose_is_quoted_verbatim_from_indications_and_dosages(qa: QA) -> None:
+    ans = qa.ask("What is the dose of aldesleukin for metastatic melanoma?")
+    assert not ans.abstained, ans.reason
+    first = ans.citations[0]
+    assert first.section == "Indications and dosages"
+    assert first.source_type == "monograph"
+    assert DOSE in " ".join(first.quote.split())
+    assert "600,000 international units/kg" in ans.answer
+    assert "[1]" in ans.answer
+    _check_citations(qa, ans.to_json())
+
+
+def test_dosing_answer_carries_the_boxed_warning(qa: QA) -> None:
+    ans = qa.ask("What is the recommended dosing of Proleukin for metastatic renal cell carcinoma?")
+    assert not ans.abstained
+    assert "boxed_warning" in ans.flags
+    boxed = [c for c in ans.citations if c.section == "Boxed warning"]
+    assert boxed and "Boxed warning:" in ans.answer
+    _check_citations(qa, ans.to_json())
+
+
+def test_pembrolizumab_dose_abstains_though_it_is_defined(qa: QA) -> None:
+    defined = qa.ask("What is pembrolizumab?")  # positive control: the corpus does define it
+    assert not defined.abstained
+    assert any("pembrolizumab" in c.title.lower() for c in defined.citations)
+    ans = qa.ask("What is the recommended dose of pembrolizumab?")
+    assert ans.abstained
+    assert ans.answer == "" and ans.citations == ()
+    assert ans.to_json()["abstain_text"] == ABSTAIN_TEXT
+    assert len(ans.passages) >= 10  # passages are listed even when abstaining
+
+
+def test_absent_drug_abstains_and_names_it(qa: QA) -> None:
+    ans = qa.ask("What is the loading dose of tirzepatide?")
+    assert ans.abstained
+
+
+def test_near_miss_on_a_present_drug_abstains(qa: QA) -> None:
+    assert qa.ask("What is the IL-2 dose for Kaposi's sarcoma?").abstained
+    assert not qa.ask("Is interleukin-2 used off-label for Kaposi's sarcoma?").abstained
+
+
+def test_every_number_in_answers_stands_in_its_citation(qa: QA) -> None:
+    from qa.numbers import unsupported_quantities
+
+    for q in [
+        "What is the dose of aldesleukin for metastatic melanoma?",
+        "How many international units are in a vial of Proleukin?",
+        "What is the recommended dose of Humira for rheumatoid arthritis?",
+    ]:
+        ans = qa.ask(q)
+        if not ans.abstained:
+            assert unsupported_quantities(ans.answer, [c.quote for c in ans.citations]) == []
+
+
+def test_follow_up_uses_the_previous_subject(qa: QA) -> None:
+    ans = qa.ask("and its side effects?", subject_hint="aldesleukin")
+    assert not ans.abstained, ans.reason
+    assert ans.citations[0].section == "Adverse reactions"
