@@ -10,7 +10,7 @@ from dataclasses import replace
 from typing import TYPE_CHECKING
 
 from index.context import embed_text
-from index.types import Filters, Passage
+from index.types import Filters, Passage, Retriever
 from ingest.text import split_units
 from qa.compose import Unit, compose, display
 from qa.errors import QueryError
@@ -93,10 +93,14 @@ class QA:
     ) -> list[Passage]:
         """Ranked passages for a researcher's query (no answer composed)."""
         q = clean_question(query, self.settings.max_query_chars)
-        retriever = {"hybrid": self.index.hybrid, "dense": self.index.dense}.get(
-            mode, self.index.lexical
-        )
-        return retriever.search(self._retrieval_query(q), k=k, filters=filters)
+        retrievers: dict[str, Retriever] = {
+            "hybrid": self.index.hybrid,
+            "dense": self.index.dense,
+            "bm25": self.index.lexical,
+        }
+        if mode not in retrievers:
+            raise QueryError(f"unknown search mode {mode!r} (hybrid, dense or bm25)")
+        return retrievers[mode].search(self._retrieval_query(q), k=k, filters=filters)
 
     def _retrieval_query(self, question: str) -> str:
         """The question plus the corpus's own name for any alias it uses ("Proleukin" ->
@@ -366,8 +370,9 @@ def _boxed_warnings(index: ClinqaIndex) -> dict[str, Unit]:
             continue
         a, b = spans[0]
         passage = Passage(chunk, 0.0, 0, "boxed-warning")
-        out[key] = Unit(passage, chunk.start + a, chunk.start + b, chunk.text[a:b], 1.0,
-                        "Boxed warning")
+        out[key] = Unit(
+            passage, chunk.start + a, chunk.start + b, chunk.text[a:b], 1.0, "Boxed warning"
+        )
     return out
 
 

@@ -37,7 +37,8 @@ def test_imports_flow_left_to_right(pkg: str) -> None:
         for mod in _imports(f) & set(ORDER):
             if mod not in allowed_ours:
                 bad.append(f"{f.relative_to(ROOT)} imports {mod}")
-    assert not bad, "imports against the flow ingest -> index -> qa -> eval -> ui:\n" + "\n".join(bad)
+    flow = "ingest -> index -> qa -> eval -> ui"
+    assert not bad, f"imports against the flow {flow}:\n" + "\n".join(bad)
 
 
 def test_layering_check_detects_a_violation(tmp_path: Path) -> None:
