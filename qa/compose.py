@@ -57,9 +57,7 @@ def merge_contiguous(units: Sequence[Unit], doc_text_of: dict[str, str]) -> list
     return groups
 
 
-def compose(
-    units: Sequence[Unit], doc_text_of: dict[str, str]
-) -> tuple[str, tuple[Citation, ...]]:
+def compose(units: Sequence[Unit], doc_text_of: dict[str, str]) -> tuple[str, tuple[Citation, ...]]:
     """Answer text with markers, and one citation per group of contiguous units.
 
     `doc_text_of` maps doc_id to stored text, so every quote is cut from the document itself.

@@ -19,7 +19,7 @@ from qa.numbers import unsupported_quantities
 from qa.rerank import about, rerank
 from qa.settings import Settings
 from qa.synonyms import ABBREVIATIONS, SynonymTable, expand_query
-from qa.terms import content_terms, coverage, idf, looks_like_drug, stem, tokens
+from qa.terms import content_terms, coverage, generic_word, idf, looks_like_drug, stem, tokens
 from qa.types import ABSTAIN_TEXT, Answer
 
 if TYPE_CHECKING:
@@ -30,8 +30,8 @@ _DIGIT = re.compile(r"\d")
 _ANAPHOR = re.compile(r"\s*(these|this|they|it|such|repeat|then|report these)\b", re.IGNORECASE)
 DOSE_SOURCES = frozenset({"monograph", "document"})
 # Sentence scoring (tuned on the development parts of the gold sets; see eval/RESULTS.md).
-W_COS, W_COV, W_SECTION, W_SHORT, W_MISSING = 0.5, 0.5, 0.1, 0.15, 0.2
-RARE_IDF = 3.9  # a question word in fewer than ~2% of chunks must stand in the answer's passage
+W_COS, W_COV, W_SECTION, W_SHORT, W_MISSING = 0.5, 0.5, 0.1, 0.15, 0.3
+RARE_IDF = 5.5  # a question noun in fewer than ~0.3% of chunks must stand in the answer's passage
 LIST_SHARE, RUNNER_UP_SHARE = 0.6, 0.9
 LIST_INTENTS = frozenset(
     {
@@ -231,7 +231,9 @@ class QA:
         if unknown and not any(about(unknown, p) for p in ranked):
             return [], f"the sources never mention {', '.join(unknown)}"
         weights = self._weights(terms)
-        rare = [t for t in terms if weights[t] >= RARE_IDF and self._known(t)]
+        rare = [
+            t for t in terms if weights[t] >= RARE_IDF and self._known(t) and not generic_word(t)
+        ]
         candidates: list[Unit] = []
         for p in ranked:
             c = p.chunk

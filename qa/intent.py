@@ -122,6 +122,14 @@ _RULES: tuple[tuple[str, str, tuple[str, ...], bool, bool], ...] = (
         False,
     ),
     (
+        "research",
+        r"\b(stud(y|ies)|trials?|research\w*|scientists?|investigators?|journal|announced"
+        r"|grants?|published|publish|reported|dictionar(y|ies))\b",
+        (),
+        False,
+        False,
+    ),
+    (
         "definition",
         r"^\s*(what (is|are)|define|definition of|meaning of)\b",
         (),

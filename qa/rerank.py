@@ -15,6 +15,8 @@ from qa.intent import Intent, section_matches
 
 MONOGRAPH = "monograph"
 WEAK_SOURCES = ("periodical",)
+NEWS_INTENTS = ("research", "definition")
+SHORT_WORDS = 8
 
 
 @dataclass(frozen=True)
@@ -23,6 +25,7 @@ class Weights:
     authority: float = 0.15
     weak_source: float = 0.25
     focus: float = 0.3
+    short: float = 0.2
 
 
 def about(names: Sequence[str], passage: Passage) -> bool:
@@ -44,11 +47,12 @@ def passage_bonus(passage: Passage, intent: Intent, focus: Sequence[str], w: Wei
     bonus = 0.0
     if section_matches(intent, c.section):
         bonus += w.section
-    if intent.authority:
-        if c.source_type == MONOGRAPH:
-            bonus += w.authority
-        elif c.source_type in WEAK_SOURCES:
-            bonus -= w.weak_source
+    if intent.authority and c.source_type == MONOGRAPH:
+        bonus += w.authority
+    if c.source_type in WEAK_SOURCES and intent.name not in NEWS_INTENTS:
+        bonus -= w.weak_source  # a news excerpt answers questions about research news only
+    if len(c.text.split()) < SHORT_WORDS and intent.name not in ("supplied", "class"):
+        bonus -= w.short  # a one-line passage wins on its prefix alone, not on what it says
     if focus:
         bonus += w.focus if about(focus, passage) else -w.focus
     return bonus

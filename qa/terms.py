@@ -32,6 +32,24 @@ _DRUG_SUFFIXES = (
 )  # fmt: skip
 
 
+_GENERIC_VERBS = frozenset(
+    "apply applies affect affects cause causes disturb disturbs handle help helps interfere "
+    "interferes happen happens call calls provoke provokes need needs work works change changes "
+    "reduce reduces lower increase increases".split()
+)
+
+
+def generic_word(term: str) -> bool:
+    """Verbs and verb forms carry no subject of their own: a passage may say the same thing in
+    other words, so their absence is no sign that the passage is about something else.
+
+    >>> [generic_word(t) for t in ["handled", "interfere", "sarcoma", "half-life"]]
+    [True, True, False, False]
+    """
+    t = term.lower()
+    return t in _GENERIC_VERBS or (t.isalpha() and t.endswith(("ed", "ing", "ly")))
+
+
 def looks_like_drug(term: str) -> bool:
     """True for words shaped like drug names (INN stems such as -mab, -nib, -pril, -statin).
 
