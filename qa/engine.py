@@ -231,8 +231,10 @@ class QA:
         if unknown and not any(about(unknown, p) for p in ranked):
             return [], f"the sources never mention {', '.join(unknown)}"
         weights = self._weights(terms)
+        # rare: in under ~0.3% of chunks, or in at most 3 chunks of a small index
+        rare_idf = min(RARE_IDF, idf(3, self._n))
         rare = [
-            t for t in terms if weights[t] >= RARE_IDF and self._known(t) and not generic_word(t)
+            t for t in terms if weights[t] >= rare_idf and self._known(t) and not generic_word(t)
         ]
         candidates: list[Unit] = []
         for p in ranked:

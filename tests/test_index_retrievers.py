@@ -1,4 +1,4 @@
-"""One contract for all retrievers (dense, lexical, hybrid); FAISS against numpy; the dose check."""
+"""The shared contract (retriever_contract.py) for dense, lexical, hybrid; FAISS vs numpy; dose."""
 
 from __future__ import annotations
 
@@ -7,7 +7,22 @@ from pathlib import Path
 import faiss
 import numpy as np
 import pytest
-from fixtures_index import DOSE_TEXT, aldesleukin_doc, corpus, embedder, make_doc, other_docs  # noqa: F401
+from fixtures_index import DOSE_TEXT, aldesleukin_doc, embedder, other_docs  # noqa: F401
+from retriever_contract import (
+    FILTER_CASES,
+    FILTER_IDS,
+    ODD_QUERIES,
+    QUERIES,
+    check_deterministic,
+    check_doc_filter_sees_collapsed_occurrences,
+    check_empty_index,
+    check_filter_matching_nothing,
+    check_filters_apply_before_ranking,
+    check_k_ranks_and_order,
+    check_odd_query,
+    check_top_hit_is_relevant,
+    contract_docs,
+)
 
 from index.context import embed_text
 from index.dense import DenseRetriever, build_faiss
@@ -16,28 +31,14 @@ from index.hybrid import HybridRetriever
 from index.lexical import LexicalRetriever
 from index.store import ClinqaIndex, update_index
 from index.types import Filters, Retriever
-from ingest.types import MONOGRAPH
 
-BOILERPLATE = "To report SUSPECTED ADVERSE REACTIONS, contact FDA at 1-800-FDA-1088."
 KINDS = ["dense", "lexical", "hybrid"]
-
-
-def _dup_docs():
-    """Two label sections that share one identical sentence (it must collapse into one chunk)."""
-    out = []
-    for drug in ("metformin", "warfarin"):
-        body = f"Hypoglycemia and bleeding were reported with {drug}. {BOILERPLATE}"
-        out.append(
-            make_doc(f"openfda_excerpt:{drug}:adverse_reactions", f"{drug} label", MONOGRAPH,
-                     [("Adverse Reactions", body)], subject=drug, max_chars=60)
-        )  # fmt: skip
-    return out
 
 
 @pytest.fixture(scope="module")
 def index(tmp_path_factory: pytest.TempPathFactory, embedder) -> ClinqaIndex:  # noqa: F811
     folder = tmp_path_factory.mktemp("contract")
-    update_index(folder, [*corpus(), *_dup_docs()], embedder, chunker_settings={"test": 1})
+    update_index(folder, contract_docs(), embedder, chunker_settings={"test": 1})
     return ClinqaIndex.load(folder, embedder)
 
 
@@ -52,96 +53,47 @@ def _retriever(ix: ClinqaIndex, kind: str) -> Retriever:
     return {"dense": ix.dense, "lexical": ix.lexical, "hybrid": ix.hybrid}[kind]
 
 
-QUERIES = ["starting dose of metformin", "warfarin in pregnancy", "interleukin-2 cytokine levels"]
-
-
 @pytest.mark.parametrize("kind", KINDS)
 def test_contract_k_ranks_and_order(index: ClinqaIndex, kind: str) -> None:
-    r = _retriever(index, kind)
-    assert r.name == kind
-    for q in QUERIES:
-        for k in (1, 3, 10):
-            found = r.search(q, k=k)
-            assert 1 <= len(found) <= k
-            assert [p.rank for p in found] == list(range(1, len(found) + 1))
-            scores = [p.score for p in found]
-            assert scores == sorted(scores, reverse=True)
-            assert all(p.retriever == kind for p in found)
-            assert len({p.chunk.chunk_id for p in found}) == len(found)
-    assert r.search(QUERIES[0], k=0) == []
+    check_k_ranks_and_order(_retriever(index, kind), kind)
 
 
 @pytest.mark.parametrize("kind", KINDS)
 def test_contract_top_hit_is_relevant(index: ClinqaIndex, kind: str) -> None:
-    top = _retriever(index, kind).search("metformin starting dose 500 mg twice a day", k=1)[0]
-    assert top.chunk.doc_id == "openfda_excerpt:metformin:dosage_and_administration"
+    check_top_hit_is_relevant(_retriever(index, kind))
 
 
 @pytest.mark.parametrize("kind", KINDS)
-@pytest.mark.parametrize(
-    ("filters", "admits"),
-    [
-        (Filters(source_types=("journal",)), lambda c: c.source_type == "journal"),
-        (Filters(doc_ids=("pubmed:20684175",)), lambda c: c.doc_id == "pubmed:20684175"),
-        (
-            Filters(doc_prefixes=("openfda_excerpt:warfarin",)),
-            lambda c: c.doc_id.startswith("openfda_excerpt:warfarin"),
-        ),
-        (
-            Filters(source_types=("monograph",), doc_prefixes=("seed:", "nci_drug:")),
-            lambda c: c.doc_id.startswith("seed:"),
-        ),
-    ],
-)
+@pytest.mark.parametrize(("filters", "admits"), FILTER_CASES, ids=FILTER_IDS)
 def test_contract_filters_apply_before_ranking(index, kind, filters, admits) -> None:
-    r = _retriever(index, kind)
-    for q in ["dose", "interleukin-2 cytokine levels in patients", "warfarin pregnancy"]:
-        found = r.search(q, k=5, filters=filters)
-        assert all(admits(p.chunk) for p in found), [p.chunk.doc_id for p in found]
     # dense ranks every admitted chunk, so dense and hybrid fill k when enough are admitted
-    admitted = sum(any(admits(c) for c in g.occurrences) for g in index.groups)
-    if kind != "lexical":
-        assert len(r.search("dose", k=3, filters=filters)) == min(3, admitted)
+    check_filters_apply_before_ranking(
+        _retriever(index, kind), index.groups, filters, admits, ranks_every_chunk=kind != "lexical"
+    )
 
 
 @pytest.mark.parametrize("kind", KINDS)
 def test_contract_filter_matching_nothing_and_empty_index(index, empty_index, kind) -> None:
-    r = _retriever(index, kind)
-    assert r.search("dose", filters=Filters(source_types=("no-such-type",))) == []
-    assert r.search("dose", filters=Filters(doc_ids=("pubmed:0",))) == []
-    assert r.search("dose", filters=Filters(doc_prefixes=("zzz:",))) == []
-    assert _retriever(empty_index, kind).search("dose", k=5) == []
-    assert _retriever(empty_index, kind).search("dose", filters=Filters(doc_ids=("x",))) == []
+    check_filter_matching_nothing(_retriever(index, kind))
+    check_empty_index(_retriever(empty_index, kind))
 
 
 @pytest.mark.parametrize("kind", KINDS)
-@pytest.mark.parametrize(
-    "query", ["", "   ", "\x00", "Ωμέγα 🙂\u200b ", "dose" * 500, "的 剂量是多少", "?!"]
-)
+@pytest.mark.parametrize("query", ODD_QUERIES)
 def test_contract_odd_queries_do_not_crash(index: ClinqaIndex, kind: str, query: str) -> None:
-    found = _retriever(index, kind).search(query, k=4)
-    assert len(found) <= 4
-    if not query.strip():
-        assert found == []
+    check_odd_query(_retriever(index, kind), query)
 
 
 @pytest.mark.parametrize("kind", KINDS)
 def test_contract_deterministic(index: ClinqaIndex, kind: str) -> None:
-    r = _retriever(index, kind)
-    first = r.search("aldesleukin capillary leak syndrome", k=8)
-    assert first == r.search("aldesleukin capillary leak syndrome", k=8)
+    check_deterministic(_retriever(index, kind))
 
 
 @pytest.mark.parametrize("kind", KINDS)
 def test_contract_doc_filter_sees_collapsed_occurrences(index: ClinqaIndex, kind: str) -> None:
-    primary = "openfda_excerpt:metformin:adverse_reactions"
-    other = "openfda_excerpt:warfarin:adverse_reactions"
-    for doc_id in (primary, other):
-        found = _retriever(index, kind).search(BOILERPLATE, k=3, filters=Filters(doc_ids=(doc_id,)))
-        hit = next(p for p in found if p.chunk.text == BOILERPLATE)
-        assert hit.chunk.doc_id == doc_id  # located in the admitted document
-        assert [o.doc_id for o in hit.also] == [primary if doc_id == other else other]
-        assert index.document(doc_id).text[hit.chunk.start : hit.chunk.end] == BOILERPLATE
+    check_doc_filter_sees_collapsed_occurrences(
+        _retriever(index, kind), lambda d: index.document(d).text
+    )
 
 
 def test_faiss_selector_path_equals_numpy_subset_path(index: ClinqaIndex) -> None:
