@@ -30,12 +30,12 @@ from eval.gold import GoldCase, load_gold
 from eval.plots import write_plots
 from eval.report import write_report
 from eval.runner import run_stamp
+from qa.settings import Settings
 
 if TYPE_CHECKING:
     from index.embedder import Embedder
     from index.pipeline import IngestSummary
     from index.store import ClinqaIndex
-    from qa.settings import Settings
 
 REPORT_JSON = "compare.json"
 REPORT_MD = "compare.md"
@@ -372,7 +372,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     p.add_argument("--corpus", required=True)
     p.add_argument("--base")
     p.add_argument("--exclude")
-    p.add_argument("--model", default="minilm")
+    p.add_argument("--model", default=Settings().model)
     p = sub.add_parser("compare")
     p.add_argument("--index", required=True)
     p.add_argument("--gold", required=True, action="append")
@@ -380,7 +380,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     p.add_argument("--systems", default=",".join(SYSTEM_NAMES))
     p.add_argument("--no-answers-for", action="append", default=[], metavar="SET_PREFIX")
     p.add_argument("--k", type=int, default=10)
-    p.add_argument("--model", default="minilm")
+    p.add_argument("--model", default=Settings().model)
     p = sub.add_parser("results")
     p.add_argument("--reports", required=True)
     p.add_argument("--index", required=True)

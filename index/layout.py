@@ -2,7 +2,7 @@
 
 <dir>/CURRENT                    text: the live version's name (replaced with os.replace)
 <dir>/versions/<name>/manifest.json, documents.jsonl, chunks.jsonl, vectors.npy,
-                      dense.faiss, bm25/
+                      dense.faiss, bm25/, manifest.sha256 (the manifest's own hash)
 """
 
 from __future__ import annotations
@@ -30,6 +30,7 @@ FORMAT_VERSION = 1
 CURRENT = "CURRENT"
 VERSIONS = "versions"
 MANIFEST = "manifest.json"
+MANIFEST_SHA = "manifest.sha256"  # hex sha256 of manifest.json (absent in older indexes)
 DOCUMENTS = "documents.jsonl"
 CHUNKS = "chunks.jsonl"
 VECTORS = "vectors.npy"
@@ -95,11 +96,25 @@ def verify_files(folder: Path, manifest: dict[str, Any]) -> None:
             raise IndexCorrupt(f"{path}: sha256 expected {want['sha256']}, found {sha}")
 
 
+def verify_manifest_hash(folder: Path, manifest_hash: str) -> None:
+    """manifest.json matches the hash written beside it (when the index has one)."""
+    path = folder / MANIFEST_SHA
+    if not path.is_file():
+        return
+    recorded = path.read_text(encoding="ascii", errors="replace").strip()
+    if recorded != manifest_hash:
+        raise IndexCorrupt(
+            f"{folder / MANIFEST}: sha256 expected {recorded!r} (from {MANIFEST_SHA}), "
+            f"found {manifest_hash!r}"
+        )
+
+
 def read_version(index_dir: Path, *, verify: bool = True) -> VersionData:
     """Read the live version of `index_dir`, checking hashes and counts when `verify`."""
     name, folder = current_version(index_dir)
     manifest, manifest_hash = read_manifest(folder)
     if verify:
+        verify_manifest_hash(folder, manifest_hash)
         verify_files(folder, manifest)
     documents = list(_jsonl(folder / DOCUMENTS))
     texts = {d["doc_id"]: d["text"] for d in documents}

@@ -34,6 +34,7 @@ from index.layout import (
     DOCUMENTS,
     FORMAT_VERSION,
     MANIFEST,
+    MANIFEST_SHA,
     VECTORS,
     VersionData,
     current_version,
@@ -303,6 +304,7 @@ def _write_version(
         }
         data = json.dumps(manifest, indent=2, ensure_ascii=False).encode("utf-8")
         write_durable(tmp / MANIFEST, data)
+        write_durable(tmp / MANIFEST_SHA, (sha256_text(data.decode("utf-8")) + "\n").encode())
         publish(root, tmp, name, prev.name if prev else None)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)

@@ -14,6 +14,7 @@ from ingest.text import strip_hidden
 from ingest.types import DOCUMENT, Document, Span
 
 MAX_PDF_PAGES = 2_000
+MAX_PDF_CHARS = 20_000_000  # characters of extracted text per PDF
 _STREAM_LIMIT = 20_000_000  # bytes a single stream may inflate to
 PDF_LIMITS: dict[str, Any] = {
     "maximum_declared_stream_length": _STREAM_LIMIT,
@@ -50,7 +51,7 @@ def pdf_document(doc_id: str, data: bytes, stem: str, meta: dict[str, object]) -
             count = len(reader.pages)
             if count > MAX_PDF_PAGES:
                 raise ReadError(f"PDF has {count} pages, over the limit of {MAX_PDF_PAGES}")
-            texts = [page.extract_text() or "" for page in reader.pages]
+            texts = _page_texts(reader)
             title = _title(reader)
     except ReadError:
         raise
@@ -85,6 +86,40 @@ def pdf_document(doc_id: str, data: bytes, stem: str, meta: dict[str, object]) -
         pages=tuple(pages),
         meta=info,
     )
+
+
+def _page_texts(reader: Any) -> list[str]:
+    """Each page's text; ReadError once the total passes MAX_PDF_CHARS."""
+    texts: list[str] = []
+    total = 0
+    for number, page in enumerate(reader.pages, start=1):
+        text = page.extract_text() or ""
+        if not text.strip():
+            _probe_contents(page, number)  # extract_text hides a stream over the limits
+        total += len(text)
+        if total > MAX_PDF_CHARS:
+            raise ReadError(
+                f"PDF text passes the limit of {MAX_PDF_CHARS:,} characters at page {number}"
+            )
+        texts.append(text)
+    return texts
+
+
+def _probe_contents(page: Any, number: int) -> None:
+    """Decode a page's content stream; ReadError naming the limit when it inflates too far."""
+    from pypdf.errors import LimitReachedError
+
+    try:
+        contents = page.get_contents()
+        if contents is not None:
+            contents.get_data()
+    except LimitReachedError as exc:
+        raise ReadError(
+            f"page {number}: content stream inflates past the decompression limit of "
+            f"{_STREAM_LIMIT:,} bytes ({exc})"
+        ) from exc
+    except Exception:  # other stream damage only costs this page's text
+        return
 
 
 def _title(reader: object) -> str | None:

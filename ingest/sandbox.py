@@ -1,0 +1,264 @@
+"""Read untrusted files in a child process with a time and memory limit: `read_file_sandboxed`.
+
+The child (`python -m ingest.sandbox`) runs `ingest.readers.read_file` under
+`resource.setrlimit(RLIMIT_AS, memory_bytes)` and answers one JSON line per request on its stdout;
+no pickle crosses the pipe. The parent waits at most `timeout_s` per file and kills the child when
+it is late. A timeout, a MemoryError or a child that dies becomes a `ReadFailure` whose
+`error_class` is "Timeout", "MemoryLimit" or "Crash" and whose reason names the limit; the next
+file gets a fresh child. `iter_documents_sandboxed` walks files like `iter_documents`, reusing one
+child while it stays healthy.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import selectors
+import subprocess
+import sys
+import time
+from collections.abc import Iterable, Iterator
+from dataclasses import asdict
+from pathlib import Path, PurePath
+from typing import Any
+
+from ingest.errors import ReadFailure
+from ingest.readers import MAX_FILE_BYTES, read_file, walk_files
+from ingest.types import Document, Span
+
+__all__ = ["SandboxReader", "iter_documents_sandboxed", "read_file_sandboxed"]
+
+Item = Document | ReadFailure
+DEFAULT_TIMEOUT_S = 5.0
+DEFAULT_MEMORY_BYTES = 1 << 30
+STARTUP_TIMEOUT_S = 60.0  # the child's own start (imports) is not charged to a file
+_READY = b'{"ready":true}\n'
+
+
+def item_json(item: Item) -> dict[str, Any]:
+    """A document or failure as a JSON object (the child's side of the pipe).
+
+    >>> item_json(ReadFailure("a.pdf", "broken PDF", "ReadError"))["kind"]
+    'failure'
+    """
+    if isinstance(item, ReadFailure):
+        return {"kind": "failure", **asdict(item)}
+    return {"kind": "document", **asdict(item)}
+
+
+def item_from_json(d: dict[str, Any]) -> Item:
+    """The `Document` or `ReadFailure` that `item_json` wrote.
+
+    >>> item_from_json({"kind": "failure", "path": "a", "reason": "r", "error_class": "E"})
+    ReadFailure(path='a', reason='r', error_class='E', line=None)
+    """
+    fields = {k: v for k, v in d.items() if k != "kind"}
+    if d.get("kind") == "failure":
+        return ReadFailure(**fields)
+    fields["sections"] = tuple(Span(**s) for s in fields.get("sections", ()))
+    fields["pages"] = tuple(Span(**s) for s in fields.get("pages", ()))
+    fields["aliases"] = tuple(fields.get("aliases", ()))
+    return Document(**fields)
+
+
+class SandboxReader:
+    """A reusable child process that reads one file per request; restarted after a failure."""
+
+    def __init__(
+        self,
+        *,
+        timeout_s: float = DEFAULT_TIMEOUT_S,
+        memory_bytes: int = DEFAULT_MEMORY_BYTES,
+        max_file_bytes: int = MAX_FILE_BYTES,
+    ) -> None:
+        self.timeout_s = timeout_s
+        self.memory_bytes = memory_bytes
+        self.max_file_bytes = max_file_bytes
+        self._proc: subprocess.Popen[bytes] | None = None
+
+    def __enter__(self) -> SandboxReader:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def read(self, path: Path, relative: PurePath | None = None) -> list[Item]:
+        """All documents of one file, or a ReadFailure; never raises for a bad file."""
+        shown = str(path)
+        rel = relative if relative is not None else PurePath(Path(path).name)
+        request = {"path": str(path), "relative": rel.as_posix(), "max": self.max_file_bytes}
+        try:
+            proc = self._start()
+        except _ChildFailed as exc:
+            self.close()
+            return [ReadFailure(shown, exc.reason, exc.error_class)]
+        try:
+            assert proc.stdin is not None
+            proc.stdin.write(json.dumps(request).encode("utf-8") + b"\n")
+            proc.stdin.flush()
+            line = self._read_line(proc, self.timeout_s)
+            items = [item_from_json(d) for d in json.loads(line)["items"]]
+        except _ChildFailed as exc:
+            self.close()
+            return [ReadFailure(shown, exc.reason, exc.error_class)]
+        except (OSError, ValueError, KeyError, TypeError) as exc:  # broken pipe, bad answer
+            self.close()
+            reason = f"sandboxed reader failed ({type(exc).__name__}: {exc})"
+            return [ReadFailure(shown, reason, "Crash")]
+        return items
+
+    def close(self) -> None:
+        """Kill the child (if any) and reap it."""
+        proc, self._proc = self._proc, None
+        if proc is None:
+            return
+        if proc.poll() is None:
+            proc.kill()
+        proc.wait()
+        for stream in (proc.stdin, proc.stdout):
+            if stream is not None:
+                stream.close()
+
+    def _start(self) -> subprocess.Popen[bytes]:
+        if self._proc is not None and self._proc.poll() is None:
+            return self._proc
+        self.close()
+        cmd = [sys.executable, "-m", "ingest.sandbox", str(int(self.memory_bytes))]
+        self._proc = subprocess.Popen(
+            cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL
+        )
+        ready = self._read_line(self._proc, STARTUP_TIMEOUT_S, starting=True)
+        if ready != _READY:
+            raise _ChildFailed(f"sandboxed reader sent {ready[:80]!r} instead of ready", "Crash")
+        return self._proc
+
+    def _read_line(
+        self, proc: subprocess.Popen[bytes], timeout_s: float, *, starting: bool = False
+    ) -> bytes:
+        """One line from the child within `timeout_s`, else `_ChildFailed` naming the limit."""
+        assert proc.stdout is not None
+        fd = proc.stdout.fileno()
+        deadline = time.monotonic() + timeout_s
+        buf = bytearray()
+        with selectors.DefaultSelector() as sel:
+            sel.register(fd, selectors.EVENT_READ)
+            while True:
+                left = deadline - time.monotonic()
+                if left <= 0 or not sel.select(left):
+                    proc.kill()
+                    what = "start" if starting else "read the file"
+                    raise _ChildFailed(
+                        f"did not {what} within the time limit of {timeout_s:g} s (killed)",
+                        "Timeout",
+                    )
+                block = os.read(fd, 1 << 20)
+                if not block:
+                    raise _ChildFailed(self._death(proc), "Crash")
+                buf += block
+                if buf.endswith(b"\n"):
+                    return bytes(buf)
+
+    def _death(self, proc: subprocess.Popen[bytes]) -> str:
+        try:
+            code = proc.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            code = proc.wait()
+        how = f"killed by signal {-code}" if code < 0 else f"exited with code {code}"
+        return (
+            f"sandboxed reader {how} (memory limit {self.memory_bytes:,} bytes, "
+            f"time limit {self.timeout_s:g} s)"
+        )
+
+
+class _ChildFailed(Exception):
+    def __init__(self, reason: str, error_class: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.error_class = error_class
+
+
+def read_file_sandboxed(
+    path: str | Path,
+    *,
+    timeout_s: float = DEFAULT_TIMEOUT_S,
+    memory_bytes: int = DEFAULT_MEMORY_BYTES,
+    max_file_bytes: int = MAX_FILE_BYTES,
+) -> list[Item]:
+    """`read_file(path)` in a fresh child process with a time and memory limit."""
+    with SandboxReader(
+        timeout_s=timeout_s, memory_bytes=memory_bytes, max_file_bytes=max_file_bytes
+    ) as reader:
+        return reader.read(Path(path))
+
+
+def iter_documents_sandboxed(
+    paths: Iterable[str | Path],
+    *,
+    timeout_s: float = DEFAULT_TIMEOUT_S,
+    memory_bytes: int = DEFAULT_MEMORY_BYTES,
+    max_file_bytes: int = MAX_FILE_BYTES,
+) -> Iterator[Item]:
+    """Like `ingest.readers.iter_documents`, with every file read in the sandbox."""
+    seen_files: set[Path] = set()
+    seen_ids: dict[str, str] = {}
+    with SandboxReader(
+        timeout_s=timeout_s, memory_bytes=memory_bytes, max_file_bytes=max_file_bytes
+    ) as reader:
+        for given in paths:
+            root = Path(given)
+            if root.is_dir():
+                files, base = walk_files(root), root
+            elif root.is_file():
+                files, base = [root], root.parent
+            else:
+                yield ReadFailure(str(root), "no such file or directory", "FileNotFoundError")
+                continue
+            for path in files:
+                key = path.resolve()
+                if key in seen_files:
+                    continue
+                seen_files.add(key)
+                for item in reader.read(path, path.relative_to(base)):
+                    if isinstance(item, Document):
+                        first = seen_ids.setdefault(item.doc_id, str(path))
+                        if first != str(path):
+                            reason = f"duplicate doc_id {item.doc_id!r} (first in {first})"
+                            yield ReadFailure(str(path), reason, "ReadError")
+                            continue
+                    yield item
+
+
+def _child_answer(request: dict[str, Any], memory_bytes: int) -> bytes:
+    """The child's JSON line for one request (a MemoryError becomes a "MemoryLimit" failure)."""
+    path = str(request["path"])
+    try:
+        items = read_file(Path(path), PurePath(request["relative"]), max_file_bytes=request["max"])
+        return (json.dumps({"items": [item_json(x) for x in items]}, default=str) + "\n").encode()
+    except MemoryError:
+        reason = f"reading needed more than the memory limit of {memory_bytes:,} bytes"
+        failure = ReadFailure(path, reason, "MemoryLimit")
+    except RecursionError as exc:
+        failure = ReadFailure(path, f"recursion limit reached ({exc})", "Crash")
+    return (json.dumps({"items": [item_json(failure)]}) + "\n").encode()
+
+
+def _child_main(memory_bytes: int) -> None:
+    """The child's loop: limits first, then one answer per request line on stdin."""
+    import resource
+
+    resource.setrlimit(resource.RLIMIT_AS, (memory_bytes, memory_bytes))
+    resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
+    out = sys.stdout.buffer
+    out.write(_READY)
+    out.flush()
+    for line in sys.stdin.buffer:
+        if not line.strip():
+            continue
+        answer = _child_answer(json.loads(line), memory_bytes)
+        out.write(answer)
+        out.flush()
+
+
+if __name__ == "__main__":
+    _child_main(int(sys.argv[1]))

@@ -1,0 +1,220 @@
+"""Attack tests of ingest: the sandboxed reader, a seeded PDF mutation corpus, bombs and limits.
+
+CI tier: unmarked tests. Long tier: `-m extended` (1,000+ mutants at 20 s per file).
+"""
+
+from __future__ import annotations
+
+import collections
+import random
+import time
+from pathlib import Path
+
+import pytest
+from fixtures_attack import mutated_corpus, seed_pdfs, seed_token, zlib_bomb_pdf
+from fixtures_index import embedder  # noqa: F401  (session fixture)
+
+from index.pipeline import chunker_settings
+from index.store import ClinqaIndex, update_index
+from ingest.chunker import MAX_CHUNK_CHARS, chunk_document
+from ingest.errors import ReadFailure
+from ingest.readers import MAX_FILE_BYTES
+from ingest.readers.pdf import MAX_PDF_PAGES
+from ingest.sandbox import SandboxReader, iter_documents_sandboxed, read_file_sandboxed
+from ingest.types import Document
+
+GOOD_TEXT = "Lisinopril: initial adult dose is 10 mg once daily for hypertension.\n"
+
+
+def _write(folder: Path, files: dict[str, bytes]) -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    for name, data in files.items():
+        (folder / name).write_bytes(data)
+    return folder
+
+
+def _by_file(items: list[Document | ReadFailure]) -> dict[str, list[Document | ReadFailure]]:
+    out: dict[str, list[Document | ReadFailure]] = collections.defaultdict(list)
+    for item in items:
+        out[Path(item.path or "").name].append(item)
+    return out
+
+
+# ---- 1. the sandbox itself ----
+
+
+def test_sandbox_reads_a_good_file_like_the_reader(tmp_path: Path) -> None:
+    path = tmp_path / "good.txt"
+    path.write_text(GOOD_TEXT, encoding="utf-8")
+    items = read_file_sandboxed(path)
+    assert len(items) == 1 and isinstance(items[0], Document), items
+    assert items[0].text == GOOD_TEXT and items[0].doc_id == "file:good.txt"
+
+
+def test_sandbox_kills_a_slow_read_and_names_the_time_limit(tmp_path: Path) -> None:
+    # positive control first: the same reader answers a small PDF within the default limit
+    small = _write(tmp_path, {"ok.pdf": seed_pdfs()["plain"][0]}) / "ok.pdf"
+    assert isinstance(read_file_sandboxed(small)[0], Document)
+    many = tmp_path / "many.pdf"
+    from fixtures_attack import handmade_pdf
+
+    many.write_bytes(handmade_pdf([["Dose 5 mg."]] * 1_500, shared=True))
+    t0 = time.monotonic()
+    items = read_file_sandboxed(many, timeout_s=0.05)
+    elapsed = time.monotonic() - t0
+    assert [type(x).__name__ for x in items] == ["ReadFailure"], items
+    failure = items[0]
+    assert isinstance(failure, ReadFailure)
+    assert failure.error_class == "Timeout" and "0.05 s" in failure.reason, failure
+    assert elapsed < 5, elapsed
+
+
+def test_sandbox_memory_limit_becomes_a_named_failure(tmp_path: Path) -> None:
+    path = tmp_path / "big.txt"
+    rng = random.Random(7)
+    words = [f"w{rng.randrange(10**6)}" for _ in range(1000)]
+    path.write_text(" ".join(words * 2_000), encoding="utf-8")  # ~15 MB of text
+    assert isinstance(read_file_sandboxed(path)[0], Document)  # positive control: 1 GiB is enough
+    items = read_file_sandboxed(path, memory_bytes=60 << 20)
+    assert len(items) == 1 and isinstance(items[0], ReadFailure), items
+    assert items[0].error_class in {"MemoryLimit", "Crash"}, items[0]
+    assert "memory limit of 62,914,560 bytes" in items[0].reason, items[0]
+
+
+def test_sandbox_child_killed_mid_read_is_a_crash_and_the_next_file_is_read(
+    tmp_path: Path,
+) -> None:
+    import os
+    import signal
+    import threading
+
+    from fixtures_attack import handmade_pdf
+
+    good = _write(tmp_path, {"good.txt": GOOD_TEXT.encode()}) / "good.txt"
+    slow = tmp_path / "slow.pdf"
+    slow.write_bytes(handmade_pdf([["Dose 5 mg."]] * 1_500, shared=True))
+    with SandboxReader(timeout_s=60.0) as reader:
+        assert isinstance(reader.read(good)[0], Document)  # positive control
+        child = reader._proc
+        assert child is not None
+        timer = threading.Timer(0.3, os.kill, (child.pid, signal.SIGKILL))
+        timer.start()
+        items = reader.read(slow)
+        timer.join()
+        assert len(items) == 1 and isinstance(items[0], ReadFailure), items
+        assert items[0].error_class == "Crash", items[0]
+        assert "killed by signal 9" in items[0].reason and "time limit 60 s" in items[0].reason
+        after = reader.read(good)  # a fresh child takes the next file
+        assert isinstance(after[0], Document) and after[0].text == GOOD_TEXT
+
+
+# ---- 2. PDF mutation corpus ----
+
+
+def _index_seeds(tmp_path: Path, embedder: object) -> None:  # noqa: F811
+    seeds = seed_pdfs()
+    folder = _write(tmp_path / "seeds", {f"{n}.pdf": data for n, (data, _) in seeds.items()})
+    items = list(iter_documents_sandboxed([folder]))
+    failures = [x for x in items if isinstance(x, ReadFailure)]
+    docs = [x for x in items if isinstance(x, Document)]
+    # the password-protected seed is the one expected failure, named with its reason
+    assert [Path(f.path).name for f in failures] == ["user_password.pdf"], failures
+    assert "password" in failures[0].reason
+    readable = sorted(n for n, (_, ok) in seeds.items() if ok)
+    assert sorted(d.doc_id.removeprefix("file:").removesuffix(".pdf") for d in docs) == readable
+    update_index(
+        tmp_path / "index",
+        ((d, chunk_document(d, max_chars=900, max_tokens=None)) for d in docs),
+        embedder,  # type: ignore[arg-type]
+        chunker_settings=chunker_settings(900, None),
+    )
+    index = ClinqaIndex.load(tmp_path / "index", embedder)  # type: ignore[arg-type]
+    for doc in docs:
+        token = next(t for t in doc.text.split() if t.startswith("seedmark"))
+        hits = index.search(token, k=1, mode="lexical")
+        assert hits and hits[0].doc_id == doc.doc_id, (doc.doc_id, token, hits)
+
+
+def test_every_well_formed_seed_pdf_is_indexed(tmp_path: Path, embedder: object) -> None:  # noqa: F811
+    _index_seeds(tmp_path, embedder)
+    assert seed_token(0) in seed_pdfs()["plain"][0].decode("latin-1")
+
+
+def _run_mutants(tmp_path: Path, n: int, seed: int, timeout_s: float, budget_s: float) -> None:
+    mutants = mutated_corpus(n, seed)
+    folder = _write(tmp_path / "mutants", dict(mutants))
+    good = _write(tmp_path / "good", {"good.txt": GOOD_TEXT.encode()})
+    t0 = time.monotonic()
+    items = list(iter_documents_sandboxed([folder, good], timeout_s=timeout_s))
+    elapsed = time.monotonic() - t0
+    by_file = _by_file(items)
+    names = [name for name, _ in mutants]
+    # every mutant gave an answer that names it; nothing was lost and the parent survived
+    assert sorted(by_file) == sorted([*names, "good.txt"]), set(names) ^ set(by_file)
+    for item in items:
+        if isinstance(item, ReadFailure):
+            assert item.error_class and item.reason, item
+            assert Path(item.path).name in by_file
+    assert isinstance(by_file["good.txt"][0], Document)  # the walk went on to the good file
+    failures = [x for x in items if isinstance(x, ReadFailure)]
+    assert failures, "a mutation corpus with no failure means the mutations did nothing"
+    partial = bool(failures)
+    assert partial
+    classes = collections.Counter(f.error_class for f in failures)
+    print(f"\n{n} mutants: {len(items) - len(failures)} documents, {len(failures)} failures "
+          f"{dict(classes)} in {elapsed:.1f}s")  # fmt: skip
+    assert elapsed < budget_s, elapsed
+
+
+def test_pdf_mutation_corpus_ci(tmp_path: Path) -> None:
+    _run_mutants(tmp_path, 200, seed=20261124, timeout_s=5.0, budget_s=120.0)
+
+
+@pytest.mark.extended
+def test_pdf_mutation_corpus_extended(tmp_path: Path) -> None:
+    _run_mutants(tmp_path, 3_000, seed=9001, timeout_s=20.0, budget_s=1_200.0)
+
+
+# ---- 3. bombs and size limits ----
+
+
+def test_bombs_and_oversize_files_are_refused_by_their_limit(tmp_path: Path) -> None:
+    from fixtures_attack import handmade_pdf
+
+    folder = tmp_path / "bombs"
+    folder.mkdir()
+    (folder / "good.txt").write_text(GOOD_TEXT, encoding="utf-8")
+    (folder / "good.pdf").write_bytes(seed_pdfs()["plain"][0])
+    (folder / "zlib_bomb.pdf").write_bytes(zlib_bomb_pdf(1 << 30))
+    (folder / "pages_5000.pdf").write_bytes(
+        handmade_pdf([["Dose 5 mg daily."]] * 5_000, shared=True)
+    )
+    with open(folder / "huge.txt", "wb") as f:  # sparse 50 MiB file, over MAX_FILE_BYTES
+        f.truncate(50 << 20)
+    rng = random.Random(3)
+    (folder / "binary.txt").write_bytes(bytes(rng.randrange(256) for _ in range(20_000)))
+    (folder / "bad_utf8.txt").write_bytes(b"Dose: 5 mg \xff\xfe daily\n" * 10)
+    (folder / "one_line.txt").write_bytes(b"x" * 1_000_000)
+    t0 = time.monotonic()
+    items = list(iter_documents_sandboxed([folder], timeout_s=5.0))
+    elapsed = time.monotonic() - t0
+    by_file = _by_file(items)
+
+    def failure(name: str) -> ReadFailure:
+        got = by_file[name]
+        assert len(got) == 1 and isinstance(got[0], ReadFailure), (name, got)
+        return got[0]
+
+    assert isinstance(by_file["good.txt"][0], Document)  # positive controls
+    assert isinstance(by_file["good.pdf"][0], Document)
+    assert "decompression limit of 20,000,000 bytes" in failure("zlib_bomb.pdf").reason
+    assert f"over the limit of {MAX_PDF_PAGES}" in failure("pages_5000.pdf").reason
+    assert f"over the limit of {MAX_FILE_BYTES:,}" in failure("huge.txt").reason
+    assert "binary content" in failure("binary.txt").reason
+    assert "invalid UTF-8 at byte 11" in failure("bad_utf8.txt").reason
+    line = by_file["one_line.txt"]
+    assert len(line) == 1 and isinstance(line[0], Document)
+    chunks = chunk_document(line[0], max_chars=900, max_tokens=None)
+    assert chunks and max(len(c.text) for c in chunks) <= MAX_CHUNK_CHARS
+    assert "".join(c.text for c in chunks) == line[0].text  # hard split loses nothing
+    assert elapsed < 5.0 * len(by_file), elapsed
