@@ -39,7 +39,7 @@ def display(text: str) -> str:
 
 
 def merge_contiguous(units: Sequence[Unit], doc_text_of: dict[str, str]) -> list[list[Unit]]:
-    """Group units that follow each other in the same document (only whitespace between).
+    """Group units that follow each other in the same passage (only whitespace between).
 
     >>> merge_contiguous([], {})
     []
@@ -49,8 +49,12 @@ def merge_contiguous(units: Sequence[Unit], doc_text_of: dict[str, str]) -> list
         if groups:
             last = groups[-1][-1]
             text = doc_text_of.get(u.passage.doc_id, "")
-            same_doc = last.passage.doc_id == u.passage.doc_id and not u.label and not last.label
-            if same_doc and last.end <= u.start and not text[last.end : u.start].strip():
+            same_chunk = (
+                last.passage.chunk.chunk_id == u.passage.chunk.chunk_id
+                and not u.label
+                and not last.label
+            )  # a quote never spans two passages, so it always lies inside a listed one
+            if same_chunk and last.end <= u.start and not text[last.end : u.start].strip():
                 groups[-1].append(u)
                 continue
         groups.append([u])
