@@ -72,15 +72,14 @@ def _as_json(result: EvalResult | Mapping[str, Any]) -> dict[str, Any]:
     return result.to_json() if isinstance(result, EvalResult) else dict(result)
 
 
-def write_report(result: EvalResult | Mapping[str, Any], path: str | Path) -> Path:
-    """Write the report JSON atomically (temp file in the same folder, fsync, replace)."""
+def write_text(path: str | Path, text: str) -> Path:
+    """Write UTF-8 text atomically (temp file in the same folder, fsync, replace)."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    data = json.dumps(_as_json(result), ensure_ascii=False, indent=1, allow_nan=False)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(data + "\n")
+            fh.write(text)
             fh.flush()
             os.fsync(fh.fileno())
         os.chmod(tmp, 0o644)
@@ -89,6 +88,12 @@ def write_report(result: EvalResult | Mapping[str, Any], path: str | Path) -> Pa
         Path(tmp).unlink(missing_ok=True)
         raise
     return path
+
+
+def write_report(result: EvalResult | Mapping[str, Any], path: str | Path) -> Path:
+    """Write the report JSON atomically (see `write_text`)."""
+    data = json.dumps(_as_json(result), ensure_ascii=False, indent=1, allow_nan=False)
+    return write_text(path, data + "\n")
 
 
 def breakdown(

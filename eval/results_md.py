@@ -28,7 +28,7 @@ from eval.baselines import SYSTEM_NAMES, SystemSet, build_systems
 from eval.compare import compare_markdown, metrics_table, paired_table
 from eval.gold import GoldCase, load_gold
 from eval.plots import write_plots
-from eval.report import write_report
+from eval.report import write_report, write_text
 from eval.runner import run_stamp
 from qa.settings import Settings
 
@@ -199,24 +199,6 @@ def score_gold_file(
     )
     write_compare_outputs(result, out_dir)
     return result
-
-
-def write_text(path: str | Path, text: str) -> Path:
-    """Write UTF-8 text atomically (temp file in the same folder, fsync, replace)."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(text)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return path
 
 
 def write_compare_outputs(result: Mapping[str, Any], out_dir: str | Path) -> list[Path]:
