@@ -23,15 +23,17 @@ class Report:
 
 
 def report_folders(project_root: Path, extra: Sequence[Path] = ()) -> list[Path]:
-    """Folders that may hold the latest report, in the order they are tried.
+    """Folders that may hold the latest report, in the order they are tried; the committed
+    seed test-part report (written by scripts/eval_all.sh) is the fallback.
 
     >>> [p.as_posix() for p in report_folders(Path("/p"))]
-    ['/p/eval/reports/latest', '/p/var/eval/latest']
+    ['/p/eval/reports/latest', '/p/var/eval/latest', '/p/eval/reports/seed.test']
     """
     return [
         *extra,
         project_root / "eval" / "reports" / "latest",
         project_root / "var" / "eval" / "latest",
+        project_root / "eval" / "reports" / "seed.test",
     ]
 
 
