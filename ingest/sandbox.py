@@ -23,7 +23,7 @@ from pathlib import Path, PurePath
 from typing import Any
 
 from ingest.errors import ReadFailure
-from ingest.readers import MAX_FILE_BYTES, read_file, walk_files
+from ingest.readers import MAX_FILE_BYTES, iter_documents, read_file
 from ingest.types import Document, Span
 
 __all__ = ["SandboxReader", "iter_documents_sandboxed", "read_file_sandboxed"]
@@ -200,33 +200,10 @@ def iter_documents_sandboxed(
     max_file_bytes: int = MAX_FILE_BYTES,
 ) -> Iterator[Item]:
     """Like `ingest.readers.iter_documents`, with every file read in the sandbox."""
-    seen_files: set[Path] = set()
-    seen_ids: dict[str, str] = {}
     with SandboxReader(
         timeout_s=timeout_s, memory_bytes=memory_bytes, max_file_bytes=max_file_bytes
     ) as reader:
-        for given in paths:
-            root = Path(given)
-            if root.is_dir():
-                files, base = walk_files(root), root
-            elif root.is_file():
-                files, base = [root], root.parent
-            else:
-                yield ReadFailure(str(root), "no such file or directory", "FileNotFoundError")
-                continue
-            for path in files:
-                key = path.resolve()
-                if key in seen_files:
-                    continue
-                seen_files.add(key)
-                for item in reader.read(path, path.relative_to(base)):
-                    if isinstance(item, Document):
-                        first = seen_ids.setdefault(item.doc_id, str(path))
-                        if first != str(path):
-                            reason = f"duplicate doc_id {item.doc_id!r} (first in {first})"
-                            yield ReadFailure(str(path), reason, "ReadError")
-                            continue
-                    yield item
+        yield from iter_documents(paths, max_file_bytes=max_file_bytes, read=reader.read)
 
 
 def _child_answer(request: dict[str, Any], memory_bytes: int) -> bytes:

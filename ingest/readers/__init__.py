@@ -13,7 +13,7 @@ A file named explicitly is always read.
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import replace
 from pathlib import Path, PurePath
 
@@ -26,6 +26,8 @@ from ingest.readers.pdf import is_pdf, pdf_document
 from ingest.readers.plain import markdown_document, text_document
 from ingest.readers.seed_page import looks_like_seed_page, parse_seed_page
 from ingest.types import Document
+
+FileReader = Callable[[Path, PurePath], list[Document | ReadFailure]]
 
 __all__ = ["iter_documents", "read_file", "walk_files", "MAX_FILE_BYTES"]
 
@@ -40,12 +42,22 @@ Item = Document | ReadFailure
 
 
 def iter_documents(
-    paths: Iterable[str | Path], *, max_file_bytes: int = MAX_FILE_BYTES
-) -> Iterator[Item]:
+    paths: Iterable[str | Path],
+    *,
+    max_file_bytes: int = MAX_FILE_BYTES,
+    read: FileReader | None = None,
+) -> Iterator[Document | ReadFailure]:
     """Every document under `paths` (files and folders, sorted), and a ReadFailure per bad file.
 
     Document ids are unique across the walk: a repeated id is a ReadFailure, the first one wins.
+    `read(path, relative)` reads one file (default: `read_file` in this process; the sandbox
+    passes its child-process reader).
     """
+
+    def in_process(path: Path, relative: PurePath) -> list[Document | ReadFailure]:
+        return read_file(path, relative, max_file_bytes=max_file_bytes)
+
+    read_one = read or in_process
     seen_files: set[Path] = set()
     seen_ids: dict[str, str] = {}
     for given in paths:
@@ -62,7 +74,7 @@ def iter_documents(
             if key in seen_files:
                 continue
             seen_files.add(key)
-            for item in read_file(path, path.relative_to(base), max_file_bytes=max_file_bytes):
+            for item in read_one(path, path.relative_to(base)):
                 if isinstance(item, Document):
                     first = seen_ids.setdefault(item.doc_id, str(path))
                     if first != str(path):
