@@ -13,6 +13,7 @@ import zlib
 from collections.abc import Callable
 
 import pypdf
+from pdf_bytes import assemble_pdf
 from pypdf.generic import (
     ArrayObject,
     DictionaryObject,
@@ -101,18 +102,7 @@ def handmade_pdf(
     objects[catalog - 1] = f"<< /Type /Catalog /Pages {tree} 0 R".encode() + acro + b" >>"
     kid_refs = " ".join(f"{k} 0 R" for k in kids)
     objects[tree - 1] = f"<< /Type /Pages /Kids [{kid_refs}] /Count {len(kids)} >>".encode()
-    out = bytearray(b"%PDF-1.4\n")
-    offsets = []
-    for i, body in enumerate(objects, start=1):
-        offsets.append(len(out))
-        out += f"{i} 0 obj\n".encode() + body + b"\nendobj\n"
-    xref = len(out)
-    out += f"xref\n0 {len(objects) + 1}\n0000000000 65535 f \n".encode()
-    for off in offsets:
-        out += f"{off:010d} 00000 n \n".encode()
-    trailer = f"<< /Size {len(objects) + 1} /Root {catalog} 0 R >>"
-    out += f"trailer\n{trailer}\nstartxref\n{xref}\n%%EOF\n".encode()
-    return bytes(out)
+    return assemble_pdf(objects, root=catalog)
 
 
 def _rewrite(data: bytes, change: Callable[[pypdf.PdfWriter], None]) -> bytes:
@@ -262,16 +252,4 @@ def zlib_bomb_pdf(inflated_bytes: int = 1 << 30) -> bytes:
         b"<< /Filter /FlateDecode /Length " + str(len(stream)).encode() + b" >>\nstream\n"
         + stream + b"\nendstream",
     ]  # fmt: skip
-    out = bytearray(b"%PDF-1.4\n")
-    offsets = []
-    for i, body in enumerate(objects, start=1):
-        offsets.append(len(out))
-        out += f"{i} 0 obj\n".encode() + body + b"\nendobj\n"
-    xref = len(out)
-    out += f"xref\n0 {len(objects) + 1}\n0000000000 65535 f \n".encode()
-    for off in offsets:
-        out += f"{off:010d} 00000 n \n".encode()
-    out += (
-        f"trailer\n<< /Size {len(objects) + 1} /Root 1 0 R >>\nstartxref\n{xref}\n%%EOF\n".encode()
-    )
-    return bytes(out)
+    return assemble_pdf(objects)
