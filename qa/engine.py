@@ -6,8 +6,10 @@ import re
 import time
 from collections import Counter
 from collections.abc import Sequence
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
+
+import numpy as np
 
 from index.context import embed_text
 from index.types import Filters, Passage, Retriever
@@ -24,6 +26,7 @@ from qa.types import ABSTAIN_TEXT, Answer
 
 if TYPE_CHECKING:
     from index.store import ClinqaIndex
+    from ingest.types import Chunk
 
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ud800-\udfff]")
 _DIGIT = re.compile(r"\d")
@@ -31,6 +34,8 @@ _ANAPHOR = re.compile(r"\s*(these|this|they|it|such|repeat|then|report these)\b"
 DOSE_SOURCES = frozenset({"monograph", "document"})
 # Sentence scoring (tuned on the development parts of the gold sets; see eval/RESULTS.md).
 W_COS, W_COV, W_SECTION, W_SHORT, W_MISSING = 0.5, 0.5, 0.1, 0.15, 0.3
+# Passage relevance for reranking: the same signals, measured on the whole passage.
+P_COS, P_COV, P_MISSING = 1.0, 1.0, 0.3
 RARE_IDF = 5.5  # a question noun in fewer than ~0.3% of chunks must stand in the answer's passage
 LIST_SHARE, RUNNER_UP_SHARE = 0.6, 0.9
 LIST_INTENTS = frozenset(
@@ -46,6 +51,27 @@ LIST_INTENTS = frozenset(
         "warning",
     }
 )
+
+
+@dataclass(frozen=True)
+class QuestionTerms:
+    """What a question is scored by: its content terms (a synonym phrase is one term), the
+    alternatives each may appear as, IDF weights, the rare ones and the question's vector."""
+
+    terms: tuple[str, ...]
+    alternatives: dict[str, tuple[str, ...]]
+    weights: dict[str, float]
+    rare: tuple[str, ...]
+    vector: np.ndarray
+
+    def coverage(self, text: str) -> float:
+        return coverage(self.terms, text, self.weights, self.alternatives)
+
+    def missing(self, text: str) -> int:
+        """How many rare question terms `text` never mentions."""
+        return sum(
+            1 for t in self.rare if coverage([t], text, self.weights, self.alternatives) == 0
+        )
 
 
 def clean_question(question: str, max_chars: int) -> str:
@@ -131,10 +157,12 @@ class QA:
         found = self.index.hybrid.search(
             self._retrieval_query(retrieval_q), k=s.candidates, filters=filters
         )
+        qt = self._question_terms(q)
+        relevance = [self._relevance(qt, p) for p in found]
         t1 = time.perf_counter()
-        ranked = rerank(found, intent, focus)
+        ranked = rerank(found, intent, focus, relevance=relevance)
         passages = ranked[: s.k]
-        units, why = self._select(q, intent, focus, ranked[: s.answer_passages])
+        units, why = self._select(qt, intent, focus, ranked[: s.answer_passages])
         t2 = time.perf_counter()
         confidence = units[0].score if units else 0.0
         base = dict(
@@ -211,8 +239,28 @@ class QA:
             for t in terms
         }
 
+    def _question_terms(self, question: str) -> QuestionTerms:
+        terms, alternatives = self._terms(question)
+        weights = self._weights(terms)
+        # rare: in under ~0.3% of chunks, or in at most 3 chunks of a small index
+        rare_idf = min(RARE_IDF, idf(3, self._n))
+        rare = [
+            t for t in terms if weights[t] >= rare_idf and self._known(t) and not generic_word(t)
+        ]
+        vector = self.index.embedder.embed([question])[0]
+        return QuestionTerms(tuple(terms), alternatives, weights, tuple(rare), vector)
+
+    def _relevance(self, qt: QuestionTerms, p: Passage) -> float:
+        """How well a whole passage answers: similarity of its stored vector to the question's,
+        plus IDF-weighted coverage of the question's words, less a penalty per rare question word
+        it never mentions."""
+        c = p.chunk
+        scope = f"{_context(c)} {c.text}"
+        cos = float(self.index.vector(c.chunk_id) @ qt.vector)
+        return P_COS * cos + P_COV * qt.coverage(scope) - P_MISSING * qt.missing(scope)
+
     def _select(
-        self, question: str, intent: Intent, focus: Sequence[str], ranked: Sequence[Passage]
+        self, qt: QuestionTerms, intent: Intent, focus: Sequence[str], ranked: Sequence[Passage]
     ) -> tuple[list[Unit], str]:
         """Score the sentences of the top passages; return the chosen ones, best first.
 
@@ -221,21 +269,14 @@ class QA:
         condition, a population, a route) that appear nowhere in the sentence's passage cost a
         penalty: "the IL-2 dose for Kaposi's sarcoma" is not answered by the melanoma dose.
         """
-        terms, alternatives = self._terms(question)
         known = self.synonyms.by_name
         unknown = [
             t
-            for t in terms
+            for t in qt.terms
             if t not in known and looks_like_drug(t) and self._df.get(stem(t), 0) == 0
         ]
         if unknown and not any(about(unknown, p) for p in ranked):
             return [], f"the sources never mention {', '.join(unknown)}"
-        weights = self._weights(terms)
-        # rare: in under ~0.3% of chunks, or in at most 3 chunks of a small index
-        rare_idf = min(RARE_IDF, idf(3, self._n))
-        rare = [
-            t for t in terms if weights[t] >= rare_idf and self._known(t) and not generic_word(t)
-        ]
         candidates: list[Unit] = []
         for p in ranked:
             c = p.chunk
@@ -254,26 +295,20 @@ class QA:
             if intent.needs_number:
                 return [], "no dosing statement with a number was found for this question"
             return [], "no passage about the question's subject was found"
-        vectors = self.index.embedder.embed(
-            [_unit_context(u) for u in candidates] + [question], batch_size=64
-        )
-        qv = vectors[-1]
-        cos = vectors[:-1] @ qv
+        vectors = self.index.embedder.embed([_unit_context(u) for u in candidates], batch_size=64)
+        cos = vectors @ qt.vector
         scored: list[Unit] = []
         for u, sim in zip(candidates, cos, strict=True):
             c = u.passage.chunk
-            context = " ".join(x for x in (c.subject, c.title, c.section) if x)
-            cov = coverage(terms, f"{context} {u.text}", weights, alternatives)
-            score = W_COS * float(sim) + W_COV * cov
+            context = _context(c)
+            score = W_COS * float(sim) + W_COV * qt.coverage(f"{context} {u.text}")
             if section_matches(intent, c.section):
                 score += W_SECTION
             if intent.name == "definition" and c.source_type == "definition":
                 score += W_SECTION
             if len(display(u.text).split()) < 4:
                 score -= W_SHORT  # a heading or a lone list item rarely answers on its own
-            scope = f"{context} {c.text}"
-            missing = [t for t in rare if coverage([t], scope, weights, alternatives) == 0]
-            score -= W_MISSING * len(missing)
+            score -= W_MISSING * qt.missing(f"{context} {c.text}")
             scored.append(replace(u, score=round(score, 6)))
         scored.sort(key=lambda u: u.score, reverse=True)
         best = scored[0]
@@ -352,6 +387,11 @@ def _fit(units: Sequence[Unit], max_units: int, max_chars: int) -> list[Unit]:
             kept.append(u)
             total += size + 1
     return kept
+
+
+def _context(c: Chunk) -> str:
+    """The words that place a chunk: its subject, title and section."""
+    return " ".join(x for x in (c.subject, c.title, c.section) if x)
 
 
 def _unit_context(u: Unit) -> str:

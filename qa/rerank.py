@@ -1,8 +1,12 @@
 """Reorder retrieved passages by what the question asks for (pure).
 
-The fused retrieval score is kept as the base; a passage gains when its section answers the
-question's intent, when it comes from an authoritative source for that intent (monographs and
-labels for dosing, warnings, contraindications), and when it is about the drug the question names.
+A passage's score is its relevance to the question (computed by the caller: embedding
+similarity plus IDF-weighted coverage of the question's words), a little of the fused retrieval
+score, and adjustments: a passage gains when its section answers the question's intent, when it
+comes from an authoritative source for that intent (monographs and labels for dosing, warnings,
+contraindications), and when it is about the drug the question names. Without a relevance
+signal the fused score alone is the base; reciprocal-rank fusion squeezes its scores so close
+together that the adjustments then decide almost everything.
 """
 
 from __future__ import annotations
@@ -26,6 +30,7 @@ class Weights:
     weak_source: float = 0.25
     focus: float = 0.3
     short: float = 0.2
+    fused: float = 0.3  # share of the fused retrieval score kept beside the relevance signal
 
 
 def about(names: Sequence[str], passage: Passage) -> bool:
@@ -63,18 +68,28 @@ def rerank(
     intent: Intent,
     focus: Sequence[str],
     weights: Weights | None = None,
+    relevance: Sequence[float] | None = None,
 ) -> list[Passage]:
-    """Passages re-scored (base = fused score scaled to [0, 1]) and re-ranked from 1.
+    """Passages re-scored and re-ranked from 1. The base is `relevance[i]` plus `w.fused` times
+    the fused score scaled to [0, 1]; without `relevance`, the scaled fused score alone.
 
     >>> rerank([], Intent("general", ()), [])
     []
     """
     if not passages:
         return []
+    if relevance is not None and len(relevance) != len(passages):
+        raise ValueError(f"{len(relevance)} relevance scores for {len(passages)} passages")
     w = weights or Weights()
     top = max(p.score for p in passages) or 1.0
+    base = (
+        [p.score / top for p in passages]
+        if relevance is None
+        else [w.fused * p.score / top + r for p, r in zip(passages, relevance, strict=True)]
+    )
     scored = [
-        (p.score / top + passage_bonus(p, intent, focus, w), -i, p) for i, p in enumerate(passages)
+        (b + passage_bonus(p, intent, focus, w), -i, p)
+        for i, (b, p) in enumerate(zip(base, passages, strict=True))
     ]
     scored.sort(key=lambda t: (t[0], t[1]), reverse=True)
     return [

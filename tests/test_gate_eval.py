@@ -66,9 +66,7 @@ def indexes() -> dict[str, Path]:
 
 def test_default_index_has_the_whole_corpus(indexes: dict[str, Path]) -> None:
     version = (indexes["default"] / "CURRENT").read_text().strip()
-    manifest = json.loads(
-        (indexes["default"] / "versions" / version / "manifest.json").read_text()
-    )
+    manifest = json.loads((indexes["default"] / "versions" / version / "manifest.json").read_text())
     counts = manifest["counts"]
     assert counts["documents"] >= 1700 and counts["chunks"] >= 5000, counts
 

@@ -14,6 +14,7 @@ import pytest
 from index.embedder import load_embedder
 from index.pipeline import ingest_paths
 from index.store import ClinqaIndex
+from index.types import Passage
 from qa.engine import QA
 from qa.settings import Settings
 from qa.types import ABSTAIN_TEXT
@@ -118,3 +119,24 @@ def test_follow_up_uses_the_previous_subject(qa: QA) -> None:
     ans = qa.ask("and its side effects?", subject_hint="aldesleukin")
     assert not ans.abstained, ans.reason
     assert ans.citations[0].section == "Adverse reactions"
+
+
+def test_relevance_outweighs_the_squeezed_fused_scores() -> None:
+    """Fused RRF scores sit within a few percent of each other; a passage that answers the
+    question (high relevance) must beat one that merely ranked first in fusion."""
+    from ingest.types import Chunk
+    from qa.intent import GENERAL
+    from qa.rerank import rerank
+
+    def passage(cid: str, score: float) -> Passage:
+        text = "a passage of some ten words " * 2
+        c = Chunk(cid, "d", "T", "definition", None, None, 0, len(text), text)
+        return Passage(c, score, 1, "hybrid")
+
+    found = [passage("first", 0.0330), passage("second", 0.0320)]
+    plain = rerank(found, GENERAL, [])
+    assert [p.chunk.chunk_id for p in plain] == ["first", "second"]  # positive control
+    ranked = rerank(found, GENERAL, [], relevance=[0.2, 0.9])
+    assert [p.chunk.chunk_id for p in ranked] == ["second", "first"]
+    with pytest.raises(ValueError, match="1 relevance scores for 2 passages"):
+        rerank(found, GENERAL, [], relevance=[0.5])
