@@ -20,8 +20,17 @@ from qa.intent import Intent, detect_intent, section_matches
 from qa.numbers import unsupported_quantities
 from qa.rerank import about, rerank
 from qa.settings import Settings
-from qa.synonyms import ABBREVIATIONS, SynonymTable, expand_query
-from qa.terms import content_terms, coverage, generic_word, idf, looks_like_drug, stem, tokens
+from qa.synonyms import ABBREVIATIONS, CLINICAL_TERMS, SynonymTable, expand_query
+from qa.terms import (
+    STOPWORDS,
+    content_terms,
+    coverage,
+    generic_word,
+    idf,
+    looks_like_drug,
+    stem,
+    tokens,
+)
 from qa.types import ABSTAIN_TEXT, Answer
 
 if TYPE_CHECKING:
@@ -104,8 +113,8 @@ class QA:
         self._canonical = {
             a.lower(): d.subject.lower() for d in docs if d.subject for a in (d.subject, *d.aliases)
         }
-        self.abbreviations = SynonymTable.build(ABBREVIATIONS)
-        self.synonyms = SynonymTable.build([*subject_groups, *ABBREVIATIONS])
+        self.abbreviations = SynonymTable.build([*ABBREVIATIONS, *CLINICAL_TERMS])
+        self.synonyms = SynonymTable.build([*subject_groups, *ABBREVIATIONS, *CLINICAL_TERMS])
         df: Counter[str] = Counter()
         for chunk in index.chunks:
             df.update({stem(t) for t in tokens(embed_text(chunk))})
@@ -157,7 +166,7 @@ class QA:
         found = self.index.hybrid.search(
             self._retrieval_query(retrieval_q), k=s.candidates, filters=filters
         )
-        qt = self._question_terms(q)
+        qt = self._question_terms(q, intent, focus)
         relevance = [self._relevance(qt, p) for p in found]
         t1 = time.perf_counter()
         ranked = rerank(found, intent, focus, relevance=relevance)
@@ -239,13 +248,20 @@ class QA:
             for t in terms
         }
 
-    def _question_terms(self, question: str) -> QuestionTerms:
+    def _question_terms(self, question: str, intent: Intent, focus: Sequence[str]) -> QuestionTerms:
+        """Terms, weights and the words an answering passage must mention: the rare ones (in
+        under ~0.3% of chunks, or in at most 3 chunks of a small index) and, for a dose, every
+        qualifier (condition, population, route): a dose is only quoted for what was asked."""
         terms, alternatives = self._terms(question)
         weights = self._weights(terms)
-        # rare: in under ~0.3% of chunks, or in at most 3 chunks of a small index
         rare_idf = min(RARE_IDF, idf(3, self._n))
+        narrowing = dose_qualifiers(question, focus) if intent.name == "dose" else set()
         rare = [
-            t for t in terms if weights[t] >= rare_idf and self._known(t) and not generic_word(t)
+            t
+            for t in terms
+            if not generic_word(t)
+            and self._known(t)
+            and (weights[t] >= rare_idf or _in_phrase(t, narrowing))
         ]
         vector = self.index.embedder.embed([question])[0]
         return QuestionTerms(tuple(terms), alternatives, weights, tuple(rare), vector)
@@ -326,6 +342,44 @@ class QA:
         c = passage.chunk
         key = (c.subject or c.title or "").lower()
         return self._boxed.get(key)
+
+
+_DOSE_WORDS = frozenset(
+    """dose doses dosing dosage dosages regimen regimens amount maximum max daily usual standard
+    starting initial mg kg units unit per kilogram body weight course courses cycle cycles
+    treatment therapy single schedule day days week weeks period given administered
+    prescribed""".split()
+)
+_QUALIFIED = re.compile(r"\b(?:for|in|with)\s+([^,;:?.!()]+)", re.IGNORECASE)
+_BEFORE_DOSE = re.compile(r"\b([a-z][\w-]*)\s+dos(?:e|es|ing|age)\b", re.IGNORECASE)
+
+
+def dose_qualifiers(question: str, focus: Sequence[str]) -> set[str]:
+    """Words of a dose question that narrow what is asked: the condition or population after
+    "for", "in" or "with", and the word before "dose" ("paediatric dose"), but not the drug
+    itself nor the words of a regimen.
+
+    >>> sorted(dose_qualifiers("Paediatric dose of IL-2 for a 10-year-old?", ["il-2"]))
+    ['10-year-old', 'paediatric']
+    >>> sorted(dose_qualifiers("Maximum aldesleukin doses in a single cycle?", ["aldesleukin"]))
+    []
+    """
+    words = [w for m in _QUALIFIED.finditer(question) for w in content_terms(m.group(1))]
+    words += [m.group(1).lower() for m in _BEFORE_DOSE.finditer(question)]
+    return {
+        w
+        for w in words
+        if w not in _DOSE_WORDS
+        and w not in STOPWORDS
+        and not w.isdigit()
+        and not generic_word(w)
+        and not any(w in name or name in w for name in focus)
+    }
+
+
+def _in_phrase(term: str, words: set[str]) -> bool:
+    """True when `term` (a word or a synonym phrase) contains one of `words`."""
+    return bool(words.intersection(tokens(term)))
 
 
 def _companions(best: Unit, scored: Sequence[Unit], intent: Intent) -> list[Unit]:

@@ -22,7 +22,9 @@ class Intent:
 _RULES: tuple[tuple[str, str, tuple[str, ...], bool, bool], ...] = (
     (
         "dose",
-        r"\b(dos(e|es|ing|age)|how much|how many (mg|units|doses)|regimen|mg/kg|units/kg"
+        # "high-dose IL-2" names a regimen, "dosage form" a product: neither asks for a dose
+        r"\b((?<!high-)(?<!low-)dos(e|es|ing|age)(?! forms?\b)|how much|how many (mg|units|doses)"
+        r"|regimen|mg/kg|units/kg"
         r"|maximum (daily )?(dose|amount))\b",
         ("dosage", "dosing", "indications and dosages", "dosage and administration"),
         True,
@@ -150,6 +152,10 @@ def detect_intent(question: str) -> Intent:
     'adverse'
     >>> detect_intent("What is interleukin-2?").name
     'definition'
+    >>> detect_intent("Can high-dose IL-2 cause ileus?").name
+    'general'
+    >>> detect_intent("In what dosage form is it available?").name
+    'supplied'
     """
     q = question.lower()
     for name, pattern, sections, needs_number, authority in _RULES:

@@ -2,7 +2,9 @@
 
 Alias groups come from each document's `subject` and `aliases` (monograph titles and "Related to"
 lines, NCI dictionary aliases, label brand and generic names): aldesleukin = IL-2 =
-interleukin-2 = Proleukin. Abbreviations expand both ways (MI <-> myocardial infarction).
+interleukin-2 = Proleukin. Abbreviations expand both ways (MI <-> myocardial infarction), and so
+do plain words and the clinical terms sources use for them (kidney <-> renal, drowsy <->
+somnolent): a question in a patient's or a nurse's words still matches the monograph's.
 """
 
 from __future__ import annotations
@@ -31,7 +33,7 @@ ABBREVIATIONS: tuple[tuple[str, ...], ...] = (
     ("eent", "eye, ear, nose, throat"),
     ("cbc", "complete blood count"),
     ("bun", "blood urea nitrogen"),
-    ("htn", "hypertension"),
+    ("htn", "hypertension", "high blood pressure"),
     ("hiv", "human immunodeficiency virus"),
     ("rcc", "renal cell carcinoma"),
     ("nsclc", "non-small cell lung cancer"),
@@ -43,6 +45,33 @@ ABBREVIATIONS: tuple[tuple[str, ...], ...] = (
     ("kids", "children", "pediatric", "paediatric"),
     ("pregnancy", "pregnant"),
     ("breastfeeding", "breast-feeding", "lactation", "nursing"),
+)
+
+# Plain words and the clinical terms monographs and labels use for them. Each group is one
+# meaning; a question word is covered when a passage uses any word of its group.
+CLINICAL_TERMS: tuple[tuple[str, ...], ...] = (
+    ("kidney", "kidneys", "renal"),
+    ("liver", "hepatic"),
+    ("heart", "cardiac"),
+    ("lung", "lungs", "pulmonary"),
+    ("bowel", "bowels", "intestinal", "intestine", "intestines"),
+    ("stomach", "gastric"),
+    ("skin", "cutaneous", "dermatologic"),
+    ("brain", "cerebral"),
+    ("blood sugar", "glucose", "glycemia", "hyperglycemia", "hypoglycemia"),
+    ("acid-base", "acidosis", "alkalosis"),
+    ("transplant", "transplants", "transplantation", "allograft", "allografts"),
+    ("drowsy", "drowsiness", "sleepy", "somnolent", "somnolence", "lethargic", "lethargy"),
+    ("low blood pressure", "hypotension"),
+    ("fast heart rate", "rapid heartbeat", "tachycardia"),
+    ("irregular heartbeat", "irregular heart beats", "arrhythmia", "arrhythmias"),
+    ("shortness of breath", "breathlessness", "dyspnea", "dyspnoea"),
+    ("itching", "itchy", "pruritus"),
+    ("bleeding", "hemorrhage", "haemorrhage"),
+    ("swelling", "edema", "oedema"),
+    ("fits", "seizure", "seizures", "convulsions"),
+    ("elderly", "older adults", "geriatric"),
+    ("weight gain", "weight increase"),
 )
 
 _WORD = r"(?<![a-z0-9]){}(?![a-z0-9])"
