@@ -16,7 +16,7 @@ from index.types import Filters, Passage, Retriever
 from ingest.text import split_units
 from qa.compose import Unit, compose, display
 from qa.errors import QueryError
-from qa.intent import Intent, detect_intent, section_matches
+from qa.intent import Intent, detect_intent, expected_answer, section_matches
 from qa.numbers import unsupported_quantities
 from qa.rerank import about, rerank
 from qa.settings import Settings
@@ -67,6 +67,7 @@ class QuestionTerms:
     """What a question is scored by: its content terms (a synonym phrase is one term), the
     alternatives each may appear as, IDF weights, the rare ones and the question's vector."""
 
+    question: str
     terms: tuple[str, ...]
     alternatives: dict[str, tuple[str, ...]]
     weights: dict[str, float]
@@ -260,11 +261,10 @@ class QA:
             t
             for t in terms
             if not generic_word(t)
-            and self._known(t)
-            and (weights[t] >= rare_idf or _in_phrase(t, narrowing))
+            and ((weights[t] >= rare_idf and self._known(t)) or _in_phrase(t, narrowing))
         ]
         vector = self.index.embedder.embed([question])[0]
-        return QuestionTerms(tuple(terms), alternatives, weights, tuple(rare), vector)
+        return QuestionTerms(question, tuple(terms), alternatives, weights, tuple(rare), vector)
 
     def _relevance(self, qt: QuestionTerms, p: Passage) -> float:
         """How well a whole passage answers: similarity of its stored vector to the question's,
@@ -293,6 +293,7 @@ class QA:
         ]
         if unknown and not any(about(unknown, p) for p in ranked):
             return [], f"the sources never mention {', '.join(unknown)}"
+        kind = expected_answer(qt.question)
         candidates: list[Unit] = []
         for p in ranked:
             c = p.chunk
@@ -304,10 +305,14 @@ class QA:
                 text = c.text[a:b]
                 if intent.needs_number and not _DIGIT.search(text):
                     continue
+                if kind is not None and not kind.states.search(text):
+                    continue
                 if len(display(text)) < 12:
                     continue
                 candidates.append(Unit(p, c.start + a, c.start + b, text))
         if not candidates:
+            if kind is not None:
+                return [], f"no passage about the question's subject states a {kind.name}"
             if intent.needs_number:
                 return [], "no dosing statement with a number was found for this question"
             return [], "no passage about the question's subject was found"

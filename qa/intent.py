@@ -143,6 +143,71 @@ _RULES: tuple[tuple[str, str, tuple[str, ...], bool, bool], ...] = (
 GENERAL = Intent("general", ())
 
 
+@dataclass(frozen=True)
+class AnswerType:
+    """A kind of value the question asks for ("at what temperature", "how long"); a sentence
+    that states no value of that kind does not answer it, however close its words are."""
+
+    name: str
+    asks: re.Pattern[str]
+    states: re.Pattern[str]
+
+
+_TIME_UNIT = r"(seconds?|secs?|minutes?|mins?|hours?|hrs?|h|days?|weeks?|wks?|months?|years?|yrs?)"
+ANSWER_TYPES: tuple[AnswerType, ...] = (
+    AnswerType(
+        "temperature",
+        re.compile(r"\b(what|which) (storage )?temperatures?\b|\bhow (hot|cold)\b", re.I),
+        re.compile(r"°|\bdegrees?\b|\d\s*(c|f)\b", re.I),
+    ),
+    AnswerType(
+        "cost",
+        re.compile(r"\bcosts?\b|\bprices?\b|\bhow expensive\b", re.I),
+        re.compile(r"[$€£¥]|\b(usd|eur|gbp|dollars?|euros?)\b", re.I),
+    ),
+    AnswerType(
+        "rate",
+        re.compile(
+            r"\b(response|survival|mortality|death|fatality|cure|success|incidence|prevalence"
+            r"|remission|recurrence|relapse|complication|positivity|attack) rates?\b"
+            r"|\bwhat (percent|percentage|proportion|fraction)\b",
+            re.I,
+        ),
+        re.compile(r"%|\bper ?cent|\b\d+ (of|in|out of) \d+|\bratio\b|\bhalf\b", re.I),
+    ),
+    AnswerType(
+        "duration",
+        re.compile(
+            r"\bhow long\b|\bhalf-lives?\b|\bover what (time|period)\b|\bfor how many "
+            + _TIME_UNIT
+            + r"\b",
+            re.I,
+        ),
+        re.compile(
+            r"\d\s*(-|–|to)?\s*\d*\s*" + _TIME_UNIT + r"\b|\b(one|two|three|four|five|six|seven"
+            r"|eight|nine|ten|twelve|several|few|a) " + _TIME_UNIT + r"\b",
+            re.I,
+        ),
+    ),
+)
+
+
+def expected_answer(question: str) -> AnswerType | None:
+    """The kind of value the question asks for, if it asks for one.
+
+    >>> expected_answer("At what temperature should the vials be stored?").name
+    'temperature'
+    >>> expected_answer("How long is the rest period between cycles?").name
+    'duration'
+    >>> expected_answer("What is the dose of aldesleukin?") is None
+    True
+    """
+    for kind in ANSWER_TYPES:
+        if kind.asks.search(question):
+            return kind
+    return None
+
+
 def detect_intent(question: str) -> Intent:
     """The first matching intent, in order of clinical specificity.
 

@@ -102,6 +102,27 @@ def test_near_miss_on_a_present_drug_abstains(qa: QA) -> None:
     assert not qa.ask("Is interleukin-2 used off-label for Kaposi's sarcoma?").abstained
 
 
+def test_dose_for_another_population_abstains(qa: QA) -> None:
+    adult = qa.ask("What is the aldesleukin dose for adults with metastatic melanoma?")
+    assert not adult.abstained, adult.reason  # positive control: the adult regimen is there
+    child = qa.ask("What is the aldesleukin dose for a 6-year-old child with melanoma?")
+    assert child.abstained, child.answer
+
+
+def test_a_question_for_a_kind_of_value_needs_a_sentence_stating_one(qa: QA) -> None:
+    rest = qa.ask("How long is the rest period between the two aldesleukin courses?")
+    assert not rest.abstained, rest.reason  # positive control: "9 days of rest"
+    assert "9 days" in rest.answer
+    for q in [
+        "At what temperature should reconstituted aldesleukin be kept?",
+        "What is the price of one vial of aldesleukin?",
+        "What complete response rate does aldesleukin achieve in renal cell carcinoma?",
+    ]:
+        ans = qa.ask(q)
+        assert ans.abstained, (q, ans.answer)
+        assert "states a" in ans.reason
+
+
 def test_every_number_in_answers_stands_in_its_citation(qa: QA) -> None:
     from qa.numbers import unsupported_quantities
 
