@@ -307,7 +307,7 @@ class QA:
                     continue
                 if kind is not None and not kind.states.search(text):
                     continue
-                if len(display(text)) < 12:
+                if len(display(text)) < 12 or self._only_names(text, c):
                     continue
                 candidates.append(Unit(p, c.start + a, c.start + b, text))
         if not candidates:
@@ -336,6 +336,14 @@ class QA:
         chosen = _companions(best, scored, intent)
         chosen.sort(key=lambda u: (u.passage.rank, u.start))
         return [best, *chosen], ""
+
+    def _only_names(self, text: str, c: Chunk) -> bool:
+        """True for a heading line that only repeats the chunk's subject (or another name of
+        it), title or section ("interleukin-2 (IL-2)"): it names what the passage is about and
+        answers nothing."""
+        words = set(tokens(text))
+        names = [_context(c), *self.synonyms.others(c.subject or "")]
+        return bool(words) and words <= set(tokens(" ".join(names)))
 
     def _known(self, term: str) -> bool:
         """True when some word of `term` (or a synonym) occurs in the corpus."""

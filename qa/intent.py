@@ -76,7 +76,8 @@ _RULES: tuple[tuple[str, str, tuple[str, ...], bool, bool], ...] = (
     ),
     (
         "teaching",
-        r"\b(teach\w*|counsel\w*|tell (the )?patients?|advise|patient education|instruct)\b",
+        r"\b(teach\w*|counsel\w*|(tell|told) (the )?patients?|be told|advise|patient education"
+        r"|instruct)\b",
         ("patient teaching", "patient counseling", "medication guide"),
         False,
         True,

@@ -29,6 +29,8 @@ _DRUG_SUFFIXES = (
     "xaban", "gatran", "limus", "sporin", "azepam", "zolam", "oxetine", "afil", "terol",
     "tropium", "dronate", "caine", "codone", "morphone", "relin", "plase", "glutide", "patide",
     "grel", "grelor", "oxone", "axone", "vudine", "navir", "previr", "asvir", "tegravir",
+    "clax", "bactam", "penem", "apine", "idone", "pramine", "tyline", "faxine", "azosin",
+    "rafenib", "lisib", "degib", "zomib", "ciclovir", "tinib", "vastatin", "conazole",
 )  # fmt: skip
 
 
@@ -39,14 +41,19 @@ _GENERIC_VERBS = frozenset(
 )
 
 
+_DEGREE = ("high-", "low-", "full-", "standard-")
+
+
 def generic_word(term: str) -> bool:
     """Verbs and verb forms carry no subject of their own: a passage may say the same thing in
     other words, so their absence is no sign that the passage is about something else.
 
-    >>> [generic_word(t) for t in ["handled", "interfere", "sarcoma", "half-life"]]
-    [True, True, False, False]
+    >>> [generic_word(t) for t in ["handled", "interfere", "sarcoma", "half-life", "high-dose"]]
+    [True, True, False, False, True]
     """
     t = term.lower()
+    if t.startswith(_DEGREE):
+        return True  # "high-dose IL-2" names the usual regimen; passages seldom repeat it
     return t in _GENERIC_VERBS or (t.isalpha() and t.endswith(("ed", "ing", "ly")))
 
 
@@ -55,18 +62,22 @@ def looks_like_drug(term: str) -> bool:
 
     >>> [looks_like_drug(t) for t in ["pembrolizumab", "zorvanib", "lisinopril", "dose"]]
     [True, True, True, False]
+    >>> looks_like_drug("piperacillin-tazobactam"), looks_like_drug("high-dose")
+    (True, False)
     """
     t = term.lower()
+    if "-" in t:  # a combination product: piperacillin-tazobactam
+        return any(looks_like_drug(part) for part in t.split("-"))
     return len(t) >= 7 and t.isalpha() and t.endswith(_DRUG_SUFFIXES)
 
 
 def tokens(text: str) -> list[str]:
-    """Lower-case word tokens; hyphenated names stay whole.
+    """Lower-case word tokens; hyphenated names stay whole; a possessive 's is dropped.
 
-    >>> tokens("What is the IL-2 dose?")
-    ['what', 'is', 'the', 'il-2', 'dose']
+    >>> tokens("What is the IL-2 dose for a patient's weight?")
+    ['what', 'is', 'the', 'il-2', 'dose', 'for', 'a', 'patient', 'weight']
     """
-    return _TOKEN.findall(text.lower())
+    return [t[:-2] if t.endswith("'s") else t for t in _TOKEN.findall(text.lower())]
 
 
 def content_terms(text: str) -> list[str]:
