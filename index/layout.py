@@ -109,9 +109,28 @@ def verify_manifest_hash(folder: Path, manifest_hash: str) -> None:
         )
 
 
-def read_version(index_dir: Path, *, verify: bool = True) -> VersionData:
-    """Read the live version of `index_dir`, checking hashes and counts when `verify`."""
-    name, folder = current_version(index_dir)
+def previous_versions(index_dir: Path) -> list[str]:
+    """Complete versions other than the live one, newest manifest first (a failed verification
+    of the live version falls back to these)."""
+    live = current_version(index_dir)[0]
+    folders = [
+        f
+        for f in (index_dir / VERSIONS).iterdir()
+        if f.is_dir() and f.name != live and (f / MANIFEST).is_file()
+    ]
+    folders.sort(key=lambda f: (f / MANIFEST).stat().st_mtime_ns, reverse=True)
+    return [f.name for f in folders]
+
+
+def read_version(index_dir: Path, *, verify: bool = True, name: str | None = None) -> VersionData:
+    """Read the live version of `index_dir` (or version `name`), checking hashes and counts
+    when `verify`."""
+    if name is None:
+        name, folder = current_version(index_dir)
+    else:
+        folder = index_dir / VERSIONS / name
+        if "/" in name or not (folder / MANIFEST).is_file():
+            raise IndexMissing(f"{index_dir} has no complete version {name!r}")
     manifest, manifest_hash = read_manifest(folder)
     if verify:
         verify_manifest_hash(folder, manifest_hash)

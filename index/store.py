@@ -36,10 +36,12 @@ from index.layout import (
     MANIFEST,
     MANIFEST_SHA,
     VECTORS,
+    VERSIONS,
     VersionData,
     current_version,
     new_tmp_folder,
     npy_bytes,
+    previous_versions,
     publish,
     read_manifest,
     read_version,
@@ -364,6 +366,7 @@ class ClinqaIndex:
     ) -> None:
         self.path = data.path
         self.version = data.name
+        self.fallback: str | None = None  # why an earlier version is served, when it is
         self.manifest = data.manifest
         self.manifest_hash = data.manifest_hash
         self.embedder = embedder
@@ -396,15 +399,49 @@ class ClinqaIndex:
         verify: bool = True,
         candidates: int = 50,
         rrf_k: int = 60,
+        fallback: bool = False,
     ) -> ClinqaIndex:
-        """Read the live version of `index_dir`; refuse a corrupt index or a different model."""
+        """Read the live version of `index_dir`; refuse a corrupt index or a different model.
+
+        With `fallback`, a live version that fails verification is reported in `self.fallback`
+        and the newest earlier version that verifies is served instead (a serving app keeps
+        answering from the last good index); without it, or when none verifies, the error is
+        raised. A model mismatch is never bypassed."""
         root = Path(index_dir)
-        _, folder = current_version(root)
+        live, folder = current_version(root)
+        try:
+            return cls._load_version(root, None, embedder, verify, candidates, rrf_k)
+        except IndexCorrupt as exc:
+            if not fallback:
+                raise
+            for name in previous_versions(root):
+                try:
+                    index = cls._load_version(root, name, embedder, verify, candidates, rrf_k)
+                except IndexCorrupt:
+                    continue
+                index.fallback = (
+                    f"the live index version {live} failed verification ({exc}); "
+                    f"serving the previous version {name}"
+                )
+                return index
+            raise
+
+    @classmethod
+    def _load_version(
+        cls,
+        root: Path,
+        name: str | None,
+        embedder: Embedder | None,
+        verify: bool,
+        candidates: int,
+        rrf_k: int,
+    ) -> ClinqaIndex:
+        folder = current_version(root)[1] if name is None else root / VERSIONS / name
         model = read_manifest(folder)[0].get("model", {})
         if embedder is None:
             embedder = _embedder_for(model, folder / MANIFEST)
         _check_model(model, embedder, folder / MANIFEST)
-        data = read_version(root, verify=verify)
+        data = read_version(root, verify=verify, name=name)
         return cls(data, embedder, candidates=candidates, rrf_k=rrf_k)
 
     def document(self, doc_id: str) -> Document:

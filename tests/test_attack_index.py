@@ -240,7 +240,8 @@ def test_tampered_index_files_are_detected_on_load(
     embedder: Any,  # noqa: F811
     tmp_path: Path,
 ) -> None:
-    ClinqaIndex.load(builds["new"], embedder)  # positive control
+    fresh = ClinqaIndex.load(builds["new"], embedder, fallback=True)  # positive control
+    assert fresh.fallback is None
     _, live = current_version(builds["new"])
     _, other_live = current_version(builds["other"])
     cases = _tamper_cases(live, other_live, random.Random(424242))
@@ -257,6 +258,10 @@ def test_tampered_index_files_are_detected_on_load(
             prev_name = json.loads(_previous_name(builds["new"]))
             prev_folder = work / VERSIONS / prev_name
             verify_files(prev_folder, read_manifest(prev_folder)[0])  # previous version intact
+            served = ClinqaIndex.load(work, embedder, fallback=True)  # the last good one serves
+            assert served.version == prev_name, label
+            assert served.fallback and folder.name in served.fallback, label
+            assert served.search("metformin dose", k=3), label
         else:
             missed.append(label)
         shutil.rmtree(work)
@@ -431,3 +436,31 @@ def test_reingest_is_idempotent_and_an_edit_replaces_only_its_chunks(
     assert set(gone.values()) <= {target["id"]} and set(new.values()) == {target["id"]}
     assert report.chunks_embedded == len(new)
     assert len(ids_after) == len(after.chunks)
+
+
+def test_ask_falls_back_to_the_last_good_version_and_eval_refuses(
+    builds: dict[str, Path],
+    embedder: Any,  # noqa: F811
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    import ui.cli
+    from qa.settings import Settings
+
+    monkeypatch.setattr(ui.cli, "_embedder", lambda s, ingest=False: embedder)
+    work = tmp_path / "index"
+    shutil.copytree(builds["new"], work)
+    s = Settings().replace(index_dir=str(work), model="minilm")
+    live, folder = current_version(work)
+    assert ui.cli.open_qa(s).index.version == live  # positive control: the live version serves
+    assert "warning" not in capsys.readouterr().err
+    vectors = folder / "vectors.npy"
+    vectors.write_bytes(vectors.read_bytes()[:-64])  # a truncated file in the live version
+    served = ui.cli.open_qa(s)
+    assert served.index.version == json.loads(_previous_name(builds["new"]))
+    err = capsys.readouterr().err
+    assert "warning" in err and live in err and "serving the previous version" in err
+    assert not served.ask("What is metformin indicated for?").abstained
+    with pytest.raises(IndexCorrupt, match="vectors.npy"):
+        ui.cli.open_qa(s, fallback=False)  # what `clinqa eval` uses: the gate sees the damage

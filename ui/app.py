@@ -316,6 +316,11 @@ def build_app(qa: QA, settings: Settings, reload: Callable[[], QA] | None = None
     with gr.Blocks(title="clinqa", analytics_enabled=False, delete_cache=(3600, 3600)) as demo:
         gr.Markdown("# clinqa\nClinical-literature answers with verbatim, checkable citations.")
         gr.HTML(f'<div class="clinqa-disclaimer" id="clinqa-disclaimer">{esc(DISCLAIMER)}</div>')
+        if getattr(qa.index, "fallback", None):
+            gr.HTML(
+                f'<div class="clinqa-warning" id="clinqa-fallback">Index warning: '
+                f"{esc(qa.index.fallback)}</div>"
+            )
         subject = gr.State(None)
         with gr.Tabs():
             with gr.Tab("Ask", id="ask"):

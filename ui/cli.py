@@ -146,11 +146,16 @@ def ensure_index(s: Settings, progress: bool = True) -> None:
     _ingest(s, [s.corpus_dir], progress)
 
 
-def open_qa(s: Settings) -> QA:
+def open_qa(s: Settings, *, fallback: bool = True) -> QA:
+    """Load the index and the answerer. With `fallback` (ask, search, serve) a live version that
+    fails verification is reported on stderr and the last good version answers; `clinqa eval`
+    passes False, so a gate never scores anything but the live version."""
     from index.store import ClinqaIndex
     from qa.engine import QA
 
-    index: ClinqaIndex = ClinqaIndex.load(s.index_dir, _embedder(s))
+    index: ClinqaIndex = ClinqaIndex.load(s.index_dir, _embedder(s), fallback=fallback)
+    if index.fallback:
+        print(f"clinqa: warning: {index.fallback}", file=sys.stderr)
     return QA(index, s)
 
 
@@ -240,7 +245,7 @@ def cmd_search(args: argparse.Namespace, s: Settings) -> int:
 def cmd_eval(args: argparse.Namespace, s: Settings) -> int:
     from ui.eval_command import run_eval_command
 
-    return run_eval_command(args, s, open_qa)
+    return run_eval_command(args, s, lambda s: open_qa(s, fallback=False))
 
 
 def cmd_serve(args: argparse.Namespace, s: Settings) -> int:
