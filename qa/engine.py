@@ -118,7 +118,7 @@ class QA:
         self.synonyms = SynonymTable.build([*subject_groups, *ABBREVIATIONS, *CLINICAL_TERMS])
         df: Counter[str] = Counter()
         for chunk in index.chunks:
-            df.update({stem(t) for t in tokens(embed_text(chunk))})
+            df.update({stem(t) for t in set(tokens(embed_text(chunk)))})
         self._df = df
         self._n = max(1, len(index.chunks))
         self._boxed = _boxed_warnings(index)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import math
 import re
 from collections.abc import Iterable, Mapping
@@ -109,6 +110,7 @@ def fold_spelling(term: str) -> str:
     return term
 
 
+@functools.lru_cache(maxsize=1 << 17)
 def stem(term: str) -> str:
     """A crude suffix stripper, enough to match "doses"/"dosing"/"dose".
 
