@@ -7,7 +7,7 @@ import time
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -16,6 +16,7 @@ from index.types import Filters, Passage, Retriever
 from ingest.text import split_units
 from qa.compose import Unit, compose, display
 from qa.errors import QueryError
+from qa.generate import build_messages, check
 from qa.intent import Intent, detect_intent, expected_answer, section_matches
 from qa.numbers import unsupported_quantities
 from qa.rerank import about, rerank
@@ -31,7 +32,7 @@ from qa.terms import (
     stem,
     tokens,
 )
-from qa.types import ABSTAIN_TEXT, Answer
+from qa.types import ABSTAIN_TEXT, Answer, Citation
 
 if TYPE_CHECKING:
     from index.store import ClinqaIndex
@@ -101,9 +102,12 @@ def clean_question(question: str, max_chars: int) -> str:
 class QA:
     """Holds a loaded index and answers questions from it."""
 
-    def __init__(self, index: ClinqaIndex, settings: Settings | None = None) -> None:
+    def __init__(
+        self, index: ClinqaIndex, settings: Settings | None = None, chat_model: Any = None
+    ) -> None:
         self.index = index
         self.settings = settings or Settings()
+        self.chat_model = chat_model  # optional LangChain chat model (generative mode)
         docs = index.documents()
         self._text = {d.doc_id: d.text for d in docs}
         subject_groups = [
@@ -201,6 +205,11 @@ class QA:
                 flags.append("boxed_warning")
         units = _reading_order(_fit(units, s.max_answer_sentences, s.max_answer_chars))
         text, citations = compose(units, self._text)
+        if self.chat_model is not None:
+            generated, notes = self._generate(q, ranked[: s.answer_passages], units)
+            flags.extend(notes)
+            if generated is not None:
+                text, citations = generated
         unsupported = unsupported_quantities(text, [c.quote for c in citations])
         if unsupported:  # cannot happen with verbatim quotes; refuse rather than show it
             return Answer(
@@ -221,6 +230,57 @@ class QA:
         )
 
     # -- internals ----------------------------------------------------------------------------
+    def _generate(
+        self, question: str, passages: Sequence[Passage], units: Sequence[Unit]
+    ) -> tuple[tuple[str, tuple[Citation, ...]] | None, list[str]]:
+        """The chat model's answer from the numbered passages, each sentence checked against
+        what it cites (qa/generate.py), plus flags. None (and the extractive answer stands)
+        when the model fails or no sentence survives the check."""
+        texts = [p.chunk.text for p in passages]
+        try:
+            reply = self.chat_model.invoke(build_messages(question, texts))
+        except Exception as exc:  # a remote service: any failure leaves the extractive answer
+            return None, [f"generative_error: {type(exc).__name__}"]
+        content = reply.content if isinstance(reply.content, str) else str(reply.content)
+        checked = check(content, texts)
+        notes = [f"removed {r.reason}" for r in checked.removed]
+        if not checked.kept:
+            return None, ["generative_rejected", *notes]
+        number: dict[int, int] = {}
+        citations: list[Citation] = []
+        parts: list[str] = []
+        for sentence in checked.kept:
+            for n in sentence.cites:
+                if n not in number:
+                    number[n] = len(number) + 1
+                    citations.append(self._chunk_citation(passages[n - 1], number[n]))
+            marks = " ".join(f"[{number[n]}]" for n in dict.fromkeys(sentence.cites))
+            parts.append(f"{sentence.text} {marks}")
+        for u in units:  # labelled extractive notes (the boxed warning) stay, verbatim
+            if u.label:
+                note, (cite,) = compose([u], self._text)
+                n = len(citations) + 1
+                citations.append(replace(cite, n=n))
+                parts.append(note.replace("[1]", f"[{n}]"))
+        return (" ".join(parts), tuple(citations)), ["generated", *notes]
+
+    def _chunk_citation(self, p: Passage, n: int) -> Citation:
+        c = p.chunk
+        return Citation(
+            n=n,
+            doc_id=c.doc_id,
+            title=c.title,
+            source_type=c.source_type,
+            section=c.section,
+            page=c.page,
+            quote=self._text[c.doc_id][c.start : c.end],
+            start=c.start,
+            end=c.end,
+            chunk_id=c.chunk_id,
+            url=c.url,
+            date=c.date,
+        )
+
     def _focus(self, text: str) -> list[str]:
         """What the text is about: corpus subjects it names (with their synonyms) and words
         shaped like drug names (lower case). An answer must come from a passage about them."""

@@ -156,7 +156,12 @@ def open_qa(s: Settings, *, fallback: bool = True) -> QA:
     index: ClinqaIndex = ClinqaIndex.load(s.index_dir, _embedder(s), fallback=fallback)
     if index.fallback:
         print(f"clinqa: warning: {index.fallback}", file=sys.stderr)
-    return QA(index, s)
+    model = None
+    if s.llm:
+        from qa.llm import chat_model
+
+        model = chat_model(s.llm, s.llm_base_url)
+    return QA(index, s, chat_model=model)
 
 
 def _print_answer(ans: Any) -> None:
