@@ -216,7 +216,7 @@ def detect_intent(question: str) -> Intent:
     'dose'
     >>> detect_intent("What are the side effects of IL-2?").name
     'adverse'
-    >>> detect_intent("What is interleukin-2?").name
+    >>> detect_intent("What is aldesleukin?").name
     'definition'
     >>> detect_intent("Can high-dose IL-2 cause ileus?").name
     'general'

@@ -100,7 +100,7 @@ def test_absent_drug_abstains_and_names_it(qa: QA) -> None:
 
 
 def test_near_miss_on_a_present_drug_abstains(qa: QA) -> None:
-    assert qa.ask("What is the IL-2 dose for Kaposi's sarcoma?").abstained
+    assert qa.ask("What IL-2 dose is used for Kaposi's sarcoma?").abstained
     assert not qa.ask("Is interleukin-2 used off-label for Kaposi's sarcoma?").abstained
 
 
@@ -130,7 +130,7 @@ def test_every_number_in_answers_stands_in_its_citation(qa: QA) -> None:
 
     for q in [
         "What is the dose of aldesleukin for metastatic melanoma?",
-        "How many international units are in a vial of Proleukin?",
+        "How many international units does one Proleukin vial hold?",
         "What is the recommended dose of Humira for rheumatoid arthritis?",
     ]:
         ans = qa.ask(q)

@@ -20,9 +20,9 @@ from qa.terms import content_terms, coverage
         ("What drugs interact with interleukin-2?", "interaction"),
         ("Who should not receive aldesleukin?", "contraindication"),
         ("What does the boxed warning for IL-2 say?", "warning"),
-        ("What should be monitored during aldesleukin therapy?", "monitoring"),
+        ("What should be monitored while a patient receives IL-2?", "monitoring"),
         ("How do I reconstitute Proleukin?", "administration"),
-        ("What is interleukin-2?", "definition"),
+        ("What is aldesleukin?", "definition"),
     ],
 )
 def test_intent(question: str, intent: str) -> None:
