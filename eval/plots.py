@@ -178,3 +178,32 @@ def write_plots(result: Mapping[str, Any], folder: str | Path, prefix: str = "")
         plot_breakdown(result, key, folder / f"{prefix}by_{key}.png") for key in BREAKDOWN_KEYS
     ]
     return [p for p in written if p is not None]
+
+
+def plot_abstention(
+    points: Sequence[Any], in_use: float, path: str | Path, title: str = ""
+) -> Path:
+    """abstain_recall (y) against false_abstain (x), one point per threshold, labelled."""
+    xs = [p.false_abstain for p in points]
+    ys = [p.abstain_recall for p in points]
+    fig, ax = plt.subplots(figsize=(5.5, 4.5))
+    ax.plot(xs, ys, marker="o")
+    for p in points:
+        if p.false_abstain is None or p.abstain_recall is None:
+            continue
+        bold = abs(p.threshold - in_use) < 1e-9
+        ax.annotate(
+            f"{p.threshold:.2f}" + (" (in use)" if bold else ""),
+            (p.false_abstain, p.abstain_recall),
+            textcoords="offset points",
+            xytext=(4, -10),
+            fontsize=7,
+            fontweight="bold" if bold else "normal",
+        )
+    ax.set_xlabel("false_abstain (answerable cases refused)")
+    ax.set_ylabel("abstain_recall (unanswerable cases refused)")
+    ax.set_xlim(-0.02, 1.02)
+    ax.set_ylim(-0.02, 1.02)
+    ax.grid(alpha=0.3)
+    ax.set_title(title or "abstention as the threshold moves")
+    return save_png(fig, path)

@@ -39,6 +39,7 @@ if TYPE_CHECKING:
 
 REPORT_JSON = "compare.json"
 REPORT_MD = "compare.md"
+ABSTENTION_MD = "abstention.md"
 
 
 class ResultsError(Exception):
@@ -229,6 +230,7 @@ def results_markdown(
     model: str,
     date: str,
     links: Mapping[str, str] | None = None,
+    curves: Mapping[str, str] | None = None,
 ) -> str:
     """eval/RESULTS.md: corpus, model, date, then one table per gold set, one row per system."""
     out = [
@@ -264,6 +266,8 @@ def results_markdown(
         if paired:
             out += ["", "clinqa minus each system (paired bootstrap; * = excludes 0):", ""]
             out += paired
+        if curves and name in curves:
+            out += ["", curves[name].rstrip("\n")]
         out.append("")
     return "\n".join(out)
 
@@ -276,13 +280,19 @@ def write_results_md(
     out = Path(out_path)
     reports: dict[str, dict[str, Any]] = {}
     links: dict[str, str] = {}
+    curves: dict[str, str] = {}
     for path in sorted(root.glob(f"*/{REPORT_JSON}")):
         reports[path.parent.name] = read_report(path)
         links[path.parent.name] = os.path.relpath(path.parent / REPORT_MD, out.parent)
+        curve = path.parent / ABSTENTION_MD
+        if curve.is_file():
+            curves[path.parent.name] = curve.read_text(encoding="utf-8")
     if not reports:
         raise ResultsError(f"no {REPORT_JSON} under {root}")
     date = datetime.now(UTC).strftime("%Y-%m-%d")
-    text = results_markdown(reports, corpus=corpus, model=model, date=date, links=links)
+    text = results_markdown(
+        reports, corpus=corpus, model=model, date=date, links=links, curves=curves
+    )
     return write_text(out, text)
 
 
@@ -332,6 +342,43 @@ def _step_compare(args: argparse.Namespace) -> None:
         score_gold_file(index, systems, gold, Path(args.out) / name, k=args.k, strip_answers=strip)
 
 
+def _step_curve(args: argparse.Namespace) -> None:
+    """Run clinqa with the threshold switched off on each gold file; write abstention.md/.png."""
+    from eval.abstention import abstention_curve, curve_markdown
+    from eval.plots import plot_abstention
+    from eval.runner import run_eval
+    from qa.engine import QA
+
+    index = _load_index(args)
+    settings = _settings(args)
+    qa = QA(index, settings.replace(abstain_threshold=-1e9))
+
+    def stored_text(doc_id: str) -> str | None:
+        try:
+            return index.document(doc_id).text
+        except KeyError:
+            return None
+
+    for spec in args.gold:  # "a.jsonl+b.jsonl": one curve over both (answerable + holdout)
+        paths = spec.split("+")
+        name = gold_set_name(paths[0])
+        cases = [c for path in paths for c in load_gold(path)[0]]
+        if any(name.startswith(prefix) for prefix in args.no_answers_for):
+            cases = without_answers(cases)
+        result = run_eval(cases, qa.ask, k=args.k, stored_text=stored_text)
+        points = abstention_curve(result.cases)
+        folder = Path(args.out) / name
+        files = " + ".join(f"`{Path(p).name}`" for p in paths)
+        lines = [
+            f"Abstention curve over {files} ({len(cases)} cases; clinqa run once with the "
+            "threshold off, then each threshold applied to the recorded confidences):",
+            "",
+            *curve_markdown(points, settings.abstain_threshold),
+        ]
+        write_text(folder / ABSTENTION_MD, "\n".join(lines) + "\n")
+        plot_abstention(points, settings.abstain_threshold, folder / "abstention.png", name)
+
+
 def _step_results(args: argparse.Namespace) -> None:
     from index.layout import read_version
 
@@ -363,6 +410,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     p.add_argument("--no-answers-for", action="append", default=[], metavar="SET_PREFIX")
     p.add_argument("--k", type=int, default=10)
     p.add_argument("--model", default=Settings().model)
+    p = sub.add_parser("curve")
+    p.add_argument("--index", required=True)
+    p.add_argument("--gold", required=True, action="append")
+    p.add_argument("--out", required=True)
+    p.add_argument("--no-answers-for", action="append", default=[], metavar="SET_PREFIX")
+    p.add_argument("--k", type=int, default=10)
+    p.add_argument("--model", default=Settings().model)
     p = sub.add_parser("results")
     p.add_argument("--reports", required=True)
     p.add_argument("--index", required=True)
@@ -374,6 +428,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     steps = {
         "build-index": _step_build_index,
         "compare": _step_compare,
+        "curve": _step_curve,
         "results": _step_results,
         "unpack": _step_unpack,
     }

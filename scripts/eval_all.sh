@@ -8,7 +8,8 @@
 # 2. compares bm25, dense, hybrid, clinqa and vanilla LangChain RAG on seed.test, pubmedqa.test
 #    (answers stripped: PubMedQA answers are yes/no/maybe labels) and covidqa.test;
 # 3. scores the leave-gold-out files (pubmedqa/covidqa .holdout.test) with clinqa only;
-# 4. writes eval/reports/<set>/{compare.json,compare.md,*.png} and regenerates eval/RESULTS.md.
+# 4. sweeps the abstention threshold (abstention.md/.png per set: abstain_recall vs false_abstain);
+# 5. writes eval/reports/<set>/{compare.json,compare.md,*.png} and regenerates eval/RESULTS.md.
 # Environment: EVAL_INDEX (default var/eval_index), BASE_INDEX (default var/index).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -36,6 +37,12 @@ stage "holdout (clinqa only): pubmedqa.holdout.test, covidqa.holdout.test"
 $PY -m eval.results_md compare --index "$EVAL_INDEX" --out $REPORTS --systems clinqa \
   --gold $GOLD/pubmedqa.holdout.test.jsonl --gold $GOLD/covidqa.holdout.test.jsonl \
   --no-answers-for pubmedqa
+
+stage "abstention curves (threshold off, then swept): seed.test, pubmedqa and covidqa test + holdout"
+$PY -m eval.results_md curve --index "$EVAL_INDEX" --out $REPORTS --no-answers-for pubmedqa \
+  --gold $GOLD/seed.test.jsonl \
+  --gold $GOLD/pubmedqa.test.jsonl+$GOLD/pubmedqa.holdout.test.jsonl \
+  --gold $GOLD/covidqa.test.jsonl+$GOLD/covidqa.holdout.test.jsonl
 
 stage "eval/RESULTS.md"
 $PY -m eval.results_md results --reports $REPORTS --index "$EVAL_INDEX" --out eval/RESULTS.md

@@ -325,3 +325,28 @@ def test_eval_index_drops_holdout_docs_without_embedding(
     base = {d.doc_id for d in ClinqaIndex.load(index_dir, embedder).documents()}
     ids = {d.doc_id for d in ClinqaIndex.load(target, embedder).documents()}
     assert len(base) == 14 and ids == base - set(holdout)
+
+
+def test_abstention_curve_from_the_clinqa_run_lands_in_results_md(
+    result: dict[str, Any], tmp_path: Path
+) -> None:
+    from eval.abstention import abstention_curve, curve_markdown
+    from eval.plots import plot_abstention
+    from eval.results_md import write_results_md
+
+    cases = result["systems"]["clinqa"]["cases"]
+    assert any(not c["checks"]["answerable"] for c in cases)  # the tiny set has both kinds
+    points = abstention_curve(cases, [0.0, 0.3, 2.0])
+    assert points[-1].answered == 0  # nothing clears a threshold above every confidence
+    assert points[-1].abstain_recall == 1.0 and points[-1].false_abstain == 1.0
+    recalls = [p.abstain_recall or 0.0 for p in points]
+    assert recalls == sorted(recalls)  # a higher threshold never abstains less
+    folder = tmp_path / "reports" / "tiny"
+    write_compare_outputs(result, folder)
+    table = curve_markdown(points, 0.3)
+    assert any("0.30 (in use)" in row for row in table)
+    (folder / "abstention.md").write_text("\n".join(table) + "\n", encoding="utf-8")
+    png = plot_abstention(points, 0.3, folder / "abstention.png")
+    assert png.read_bytes()[:8] == PNG_SIGNATURE
+    md = write_results_md(tmp_path / "reports", tmp_path / "RESULTS.md", {}, "m").read_text()
+    assert "0.30 (in use)" in md
