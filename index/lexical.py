@@ -7,6 +7,7 @@ from pathlib import Path
 
 import bm25s
 import numpy as np
+from bm25s.tokenization import Tokenized
 
 from index.context import embed_text
 from index.dense import top_k
@@ -33,8 +34,23 @@ def build_bm25(groups: Sequence[ChunkGroup]) -> bm25s.BM25 | None:
     if not groups:
         return None
     bm25 = bm25s.BM25()
-    bm25.index(bm25_tokens([embed_text(g.chunk) for g in groups]), show_progress=False)
+    bm25.index(
+        sorted_vocab_ids(bm25_tokens([embed_text(g.chunk) for g in groups])), show_progress=False
+    )
     return bm25
+
+
+def sorted_vocab_ids(docs: Sequence[Sequence[str]]) -> Tokenized:
+    """Token ids over a vocabulary in sorted order. Left to bm25s, the vocabulary follows set
+    iteration order, which changes with PYTHONHASHSEED, so the same corpus would write different
+    BM25 files (and a different manifest hash) in every process.
+
+    >>> t = sorted_vocab_ids([["dose", "aldesleukin"], ["dose"]])
+    >>> t.vocab, t.ids
+    ({'aldesleukin': 0, 'dose': 1}, [[1, 0], [1]])
+    """
+    vocab = {token: i for i, token in enumerate(sorted({t for doc in docs for t in doc}))}
+    return Tokenized(ids=[[vocab[t] for t in doc] for doc in docs], vocab=vocab)
 
 
 class LexicalRetriever:

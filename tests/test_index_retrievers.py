@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import faiss
@@ -197,3 +198,51 @@ def test_lexical_saves_without_pickle(index: ClinqaIndex, tmp_path: Path) -> Non
     assert again.search("warfarin pregnancy", 5) == index.lexical.search("warfarin pregnancy", 5)
     for npy in tmp_path.glob("*.npy"):
         np.load(npy, allow_pickle=False)
+
+
+ROOT = Path(__file__).resolve().parents[1]
+BM25_FILES_SCRIPT = r"""
+import hashlib, json, pathlib, sys, tempfile
+from index.groups import ChunkGroup
+from index.lexical import LexicalRetriever
+from ingest.types import Chunk
+texts = json.loads(sys.argv[1])
+groups = [
+    ChunkGroup((Chunk(f"c{i}", "d", "T", "monograph", None, None, 0, len(t), t),))
+    for i, t in enumerate(texts)
+]
+folder = pathlib.Path(tempfile.mkdtemp())
+LexicalRetriever(groups).save(folder)
+print(json.dumps({p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in folder.iterdir()}))
+"""
+
+
+def test_bm25_files_do_not_depend_on_the_hash_seed() -> None:
+    """The same chunks write byte-identical BM25 files in processes with different
+    PYTHONHASHSEED, so an unchanged corpus keeps its manifest hash."""
+    import os
+    import subprocess
+    import sys
+
+    texts = [
+        "the dose of aldesleukin is 600,000 units",
+        "metformin tablets for type 2 diabetes",
+        "aldesleukin causes capillary leak syndrome",
+        "zebra apple mango kiwi banana cherry",
+    ]
+
+    def files(seed: str) -> dict[str, str]:
+        env = {**os.environ, "PYTHONHASHSEED": seed}
+        out = subprocess.run(
+            [sys.executable, "-c", BM25_FILES_SCRIPT, json.dumps(texts)],
+            env=env,
+            capture_output=True,
+            text=True,
+            check=True,
+            cwd=ROOT,
+        )
+        return dict(json.loads(out.stdout.strip().splitlines()[-1]))
+
+    runs = [files(seed) for seed in ("1", "2", "3", "4")]
+    assert "vocab.index.json" in runs[0] and len(runs[0]) >= 4  # positive control: files written
+    assert all(r == runs[0] for r in runs[1:])
