@@ -297,6 +297,31 @@ class MilvusRetriever:
         return self.collection.dense_hits(vector, n, expr)
 
 
+def attach_milvus(
+    index: ClinqaIndex,
+    uri: str,
+    *,
+    name: str = "clinqa",
+    token: str = "",
+    candidates: int = 50,
+    rrf_k: int = 60,
+) -> MilvusCollection:
+    """Serve `index`'s dense, lexical and hybrid search from Milvus (the `backend = "milvus"`
+    setting). The collection is opened when it was built from this very index version, else
+    (re)built from the index's chunks and vectors; documents, chunks and vectors stay the
+    index's own, so citations and offsets are unchanged."""
+    try:
+        collection = MilvusCollection.open(index, uri, name=name, token=token)
+    except (IndexMismatch, MilvusError):
+        collection = MilvusCollection.build(index, uri, name=name, token=token)
+    index.dense = MilvusRetriever(collection, index.embedder, "dense")  # type: ignore[assignment]
+    index.lexical = MilvusRetriever(collection, index.embedder, "lexical")  # type: ignore[assignment]
+    index.hybrid = MilvusRetriever(  # type: ignore[assignment]
+        collection, index.embedder, "hybrid", candidates=candidates, rrf_k=rrf_k
+    )
+    return collection
+
+
 def _connect(pm: Any, uri: str, token: str) -> Any:
     try:
         return pm.MilvusClient(uri=uri, token=token)

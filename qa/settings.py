@@ -27,6 +27,12 @@ class Settings:
     # "hnsw", "ivf".
     dense_index: str = "auto"
     ann_min_chunks: int = 50_000
+    # Search backend: "faiss" (FAISS + bm25s files in the index folder) or "milvus" (the same
+    # chunks and vectors in a Milvus collection: a local milvus-lite file or http://host:19530;
+    # needs `pip install -e .[milvus]`).
+    backend: str = "faiss"
+    milvus_uri: str = "var/milvus.db"
+    milvus_collection: str = "clinqa"
     # Retrieval / answering
     k: int = 10
     candidates: int = 50  # per retriever, before fusion

@@ -178,3 +178,30 @@ def test_milvus_filter_expressions() -> None:
         '((doc_id >= "x_" and doc_id < "x`") or (doc_id >= "y" and doc_id < "z"))'
     )
     assert prefix_expr("doc_id", "") == '(doc_id >= "")'
+
+
+def test_backend_setting_serves_search_and_answers_from_milvus(
+    index: ClinqaIndex,
+    embedder,  # noqa: F811
+    tmp_path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """`backend = "milvus"`: open_qa builds the collection on first use, reopens it after, and
+    search returns the index's own chunks (the same top passage as FAISS + bm25s)."""
+    import ui.cli
+    from qa.settings import Settings
+
+    monkeypatch.setattr(ui.cli, "_embedder", lambda s, ingest=False: embedder)
+    query = "dose of aldesleukin for metastatic melanoma"
+    s = Settings().replace(index_dir=str(index.path.parent.parent), model="minilm")
+    faiss_qa = ui.cli.open_qa(s)  # positive control: the default backend
+    assert type(faiss_qa.index.hybrid).__name__ == "HybridRetriever"
+    uri = str(tmp_path / "served.db")
+    for _ in range(2):  # built, then reopened (the collection carries the manifest hash)
+        qa = ui.cli.open_qa(s.replace(backend="milvus", milvus_uri=uri))
+        assert isinstance(qa.index.hybrid, MilvusRetriever)
+        top = qa.search(query, k=3)
+        assert top and top[0].retriever == "milvus-hybrid"
+        assert top[0].chunk.chunk_id == faiss_qa.search(query, k=3)[0].chunk.chunk_id
+    with pytest.raises(SystemExit, match="backend"):
+        ui.cli.open_qa(s.replace(backend="elastic"))

@@ -156,6 +156,14 @@ def open_qa(s: Settings, *, fallback: bool = True) -> QA:
     index: ClinqaIndex = ClinqaIndex.load(s.index_dir, _embedder(s), fallback=fallback)
     if index.fallback:
         print(f"clinqa: warning: {index.fallback}", file=sys.stderr)
+    if s.backend == "milvus":
+        from index.milvus import attach_milvus
+
+        attach_milvus(
+            index, s.milvus_uri, name=s.milvus_collection, candidates=s.candidates, rrf_k=s.rrf_k
+        )
+    elif s.backend != "faiss":
+        raise SystemExit(f"clinqa: setting backend: {s.backend!r} is not 'faiss' or 'milvus'")
     model = None
     if s.llm:
         from qa.llm import chat_model

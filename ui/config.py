@@ -26,6 +26,7 @@ def _defaults() -> Settings:
     return Settings(
         index_dir=str(PROJECT_ROOT / "var" / "index"),
         corpus_dir=str(PROJECT_ROOT / "corpus"),
+        milvus_uri=str(PROJECT_ROOT / "var" / "milvus.db"),
     )
 
 
