@@ -130,6 +130,7 @@ class SessionView:
         self._documents.extend(side.documents)
         self._by_id = {d.doc_id: d for d in self._documents}
         self.chunks = [c for c in main.chunks if c.doc_id not in side_ids] + list(side.chunks)
+        self._side_rows = {g.chunk_id: i for i, g in enumerate(side.dense.groups)}
         self.dense = MergedRetriever(main.dense, side.dense, "dense", True)
         self.lexical = MergedRetriever(main.lexical, side.lexical, "lexical", False, settings.rrf_k)
         self.hybrid = HybridRetriever(
@@ -138,6 +139,13 @@ class SessionView:
 
     def documents(self) -> list[Document]:
         return list(self._documents)
+
+    def vector(self, chunk_id: str) -> np.ndarray:
+        """The stored vector of a chunk: the session's upload first, else the main index's."""
+        row = self._side_rows.get(chunk_id)
+        if row is not None:
+            return self.side.dense.vectors[row]
+        return self.main.vector(chunk_id)
 
     def document(self, doc_id: str) -> Document:
         try:
