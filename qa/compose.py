@@ -12,6 +12,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from index.types import Passage
+from ingest.types import Chunk
 from qa.types import Citation
 
 _BULLET = re.compile(r"^[\s•\-\*·▪●◦]+")
@@ -61,6 +62,24 @@ def merge_contiguous(units: Sequence[Unit], doc_text_of: dict[str, str]) -> list
     return groups
 
 
+def cite(chunk: Chunk, n: int, start: int, end: int, stored: str) -> Citation:
+    """Citation [n] of `stored[start:end]` (the document's own text) with the chunk's locators."""
+    return Citation(
+        n=n,
+        doc_id=chunk.doc_id,
+        title=chunk.title,
+        source_type=chunk.source_type,
+        section=chunk.section,
+        page=chunk.page,
+        quote=stored[start:end],
+        start=start,
+        end=end,
+        chunk_id=chunk.chunk_id,
+        url=chunk.url,
+        date=chunk.date,
+    )
+
+
 def compose(units: Sequence[Unit], doc_text_of: dict[str, str]) -> tuple[str, tuple[Citation, ...]]:
     """Answer text with markers, and one citation per group of contiguous units.
 
@@ -74,22 +93,7 @@ def compose(units: Sequence[Unit], doc_text_of: dict[str, str]) -> tuple[str, tu
         stored = doc_text_of[c.doc_id]
         quote = stored[first.start : last.end]
         n = len(citations) + 1
-        citations.append(
-            Citation(
-                n=n,
-                doc_id=c.doc_id,
-                title=c.title,
-                source_type=c.source_type,
-                section=c.section,
-                page=c.page,
-                quote=quote,
-                start=first.start,
-                end=last.end,
-                chunk_id=c.chunk_id,
-                url=c.url,
-                date=c.date,
-            )
-        )
+        citations.append(cite(c, n, first.start, last.end, stored))
         prefix = f"{first.label}: " if first.label else ""
         parts.append(f"{prefix}{display(quote)} [{n}]")
     return " ".join(parts), tuple(citations)

@@ -14,7 +14,7 @@ import numpy as np
 from index.context import embed_text
 from index.types import Filters, Passage, Retriever
 from ingest.text import split_units
-from qa.compose import Unit, compose, display
+from qa.compose import Unit, cite, compose, display
 from qa.errors import QueryError
 from qa.generate import build_messages, check
 from qa.intent import Intent, detect_intent, expected_answer, section_matches
@@ -253,33 +253,17 @@ class QA:
             for n in sentence.cites:
                 if n not in number:
                     number[n] = len(number) + 1
-                    citations.append(self._chunk_citation(passages[n - 1], number[n]))
+                    c = passages[n - 1].chunk
+                    citations.append(cite(c, number[n], c.start, c.end, self._text[c.doc_id]))
             marks = " ".join(f"[{number[n]}]" for n in dict.fromkeys(sentence.cites))
             parts.append(f"{sentence.text} {marks}")
         for u in units:  # labelled extractive notes (the boxed warning) stay, verbatim
             if u.label:
-                note, (cite,) = compose([u], self._text)
+                note, (boxed,) = compose([u], self._text)
                 n = len(citations) + 1
-                citations.append(replace(cite, n=n))
+                citations.append(replace(boxed, n=n))
                 parts.append(note.replace("[1]", f"[{n}]"))
         return (" ".join(parts), tuple(citations)), ["generated", *notes]
-
-    def _chunk_citation(self, p: Passage, n: int) -> Citation:
-        c = p.chunk
-        return Citation(
-            n=n,
-            doc_id=c.doc_id,
-            title=c.title,
-            source_type=c.source_type,
-            section=c.section,
-            page=c.page,
-            quote=self._text[c.doc_id][c.start : c.end],
-            start=c.start,
-            end=c.end,
-            chunk_id=c.chunk_id,
-            url=c.url,
-            date=c.date,
-        )
 
     def _focus(self, text: str) -> list[str]:
         """What the text is about: corpus subjects it names (with their synonyms) and words
