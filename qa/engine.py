@@ -19,11 +19,11 @@ from qa.errors import QueryError
 from qa.generate import build_messages, check
 from qa.intent import Intent, detect_intent, expected_answer, section_matches
 from qa.numbers import unsupported_quantities
+from qa.qualifiers import dose_qualifiers, meets, required_groups
 from qa.rerank import about, rerank
 from qa.settings import Settings
-from qa.synonyms import ABBREVIATIONS, CLINICAL_TERMS, SynonymTable, expand_query
+from qa.synonyms import ALL_GROUPS, SynonymTable, expand_query
 from qa.terms import (
-    STOPWORDS,
     content_terms,
     coverage,
     generic_word,
@@ -74,6 +74,7 @@ class QuestionTerms:
     weights: dict[str, float]
     rare: tuple[str, ...]
     vector: np.ndarray
+    required: tuple[tuple[str, ...], ...] = ()  # a dose question's patient groups and routes
 
     def coverage(self, text: str) -> float:
         return coverage(self.terms, text, self.weights, self.alternatives)
@@ -118,8 +119,8 @@ class QA:
         self._canonical = {
             a.lower(): d.subject.lower() for d in docs if d.subject for a in (d.subject, *d.aliases)
         }
-        self.abbreviations = SynonymTable.build([*ABBREVIATIONS, *CLINICAL_TERMS])
-        self.synonyms = SynonymTable.build([*subject_groups, *ABBREVIATIONS, *CLINICAL_TERMS])
+        self.abbreviations = SynonymTable.build(ALL_GROUPS)
+        self.synonyms = SynonymTable.build([*subject_groups, *ALL_GROUPS])
         df: Counter[str] = Counter()
         for chunk in index.chunks:
             df.update({stem(t) for t in set(tokens(embed_text(chunk)))})
@@ -308,7 +309,10 @@ class QA:
             and ((weights[t] >= rare_idf and self._known(t)) or _in_phrase(t, narrowing))
         ]
         vector = self.index.embedder.embed([question])[0]
-        return QuestionTerms(question, tuple(terms), alternatives, weights, tuple(rare), vector)
+        required = required_groups(question) if intent.name == "dose" else ()
+        return QuestionTerms(
+            question, tuple(terms), alternatives, weights, tuple(rare), vector, required
+        )
 
     def _relevance(self, qt: QuestionTerms, p: Passage) -> float:
         """How well a whole passage answers: similarity of its stored vector to the question's,
@@ -345,6 +349,8 @@ class QA:
                 continue
             if intent.name == "dose" and c.source_type not in DOSE_SOURCES:
                 continue  # a dose is quoted from a monograph, a label or the user's own file
+            if qt.required and not meets(qt.required, f"{_context(c)} {c.text}"):
+                continue  # the adult I.V. regimen is no answer for a child or another route
             for a, b in split_units(c.text):
                 text = c.text[a:b]
                 if intent.needs_number and not _DIGIT.search(text):
@@ -357,6 +363,9 @@ class QA:
         if not candidates:
             if kind is not None:
                 return [], f"no passage about the question's subject states a {kind.name}"
+            if qt.required:
+                asked = " and ".join(g[0] for g in qt.required)
+                return [], f"no dosing statement for {asked} was found in the sources"
             if intent.needs_number:
                 return [], "no dosing statement with a number was found for this question"
             return [], "no passage about the question's subject was found"
@@ -399,39 +408,6 @@ class QA:
         c = passage.chunk
         key = (c.subject or c.title or "").lower()
         return self._boxed.get(key)
-
-
-_DOSE_WORDS = frozenset(
-    """dose doses dosing dosage dosages regimen regimens amount maximum max daily usual standard
-    starting initial mg kg units unit per kilogram body weight course courses cycle cycles
-    treatment therapy single schedule day days week weeks period given administered
-    prescribed""".split()
-)
-_QUALIFIED = re.compile(r"\b(?:for|in|with)\s+([^,;:?.!()]+)", re.IGNORECASE)
-_BEFORE_DOSE = re.compile(r"\b([a-z][\w-]*)\s+dos(?:e|es|ing|age)\b", re.IGNORECASE)
-
-
-def dose_qualifiers(question: str, focus: Sequence[str]) -> set[str]:
-    """Words of a dose question that narrow what is asked: the condition or population after
-    "for", "in" or "with", and the word before "dose" ("paediatric dose"), but not the drug
-    itself nor the words of a regimen.
-
-    >>> sorted(dose_qualifiers("Paediatric dose of IL-2 for a 10-year-old?", ["il-2"]))
-    ['10-year-old', 'paediatric']
-    >>> sorted(dose_qualifiers("Maximum aldesleukin doses in a single cycle?", ["aldesleukin"]))
-    []
-    """
-    words = [w for m in _QUALIFIED.finditer(question) for w in content_terms(m.group(1))]
-    words += [m.group(1).lower() for m in _BEFORE_DOSE.finditer(question)]
-    return {
-        w
-        for w in words
-        if w not in _DOSE_WORDS
-        and w not in STOPWORDS
-        and not w.isdigit()
-        and not generic_word(w)
-        and not any(w in name or name in w for name in focus)
-    }
 
 
 def _in_phrase(term: str, words: set[str]) -> bool:

@@ -16,10 +16,6 @@ from dataclasses import dataclass, field
 ABBREVIATIONS: tuple[tuple[str, ...], ...] = (
     ("mi", "myocardial infarction"),
     ("chf", "congestive heart failure", "heart failure"),
-    ("iv", "i.v.", "intravenous", "intravenously"),
-    ("im", "i.m.", "intramuscular"),
-    ("sc", "subcutaneous", "subcutaneously", "subq"),
-    ("po", "orally", "by mouth", "oral"),
     ("q8h", "q 8 hours", "every 8 hours"),
     ("q12h", "q 12 hours", "every 12 hours"),
     ("q6h", "q 6 hours", "every 6 hours"),
@@ -42,9 +38,60 @@ ABBREVIATIONS: tuple[tuple[str, ...], ...] = (
     ("ace", "angiotensin-converting enzyme"),
     ("nsaid", "nsaids", "nonsteroidal anti-inflammatory"),
     ("side effects", "adverse reactions", "adverse effects"),
-    ("kids", "children", "pediatric", "paediatric"),
+)
+
+# Routes of administration. A dose question that names one is answered only by a passage that
+# names it too: an I.V. regimen is no answer to "the subcutaneous dose".
+ROUTES: tuple[tuple[str, ...], ...] = (
+    ("iv", "i.v.", "intravenous", "intravenously"),
+    ("im", "i.m.", "intramuscular", "intramuscularly"),
+    ("sc", "s.c.", "subcutaneous", "subcutaneously", "subq", "sub-q"),
+    ("po", "p.o.", "orally", "by mouth", "oral"),
+    ("intrathecal", "intrathecally"),
+    ("topical", "topically"),
+    ("inhaled", "inhalation", "by inhalation"),
+    ("rectal", "rectally", "suppository", "suppositories"),
+    ("sublingual", "sublingually"),
+    ("transdermal", "transdermally"),
+    ("intravesical", "intravesically"),
+)
+
+# Patient groups whose dose differs from the usual adult one. Like routes, a dose question that
+# names one needs a passage that names it: the adult dose is no answer for a child.
+POPULATIONS: tuple[tuple[str, ...], ...] = (
+    ("kids", "children", "child", "pediatric", "paediatric", "pediatrics"),
+    ("infants", "infant", "neonates", "neonate", "neonatal", "newborns", "newborn"),
+    ("adolescents", "adolescent", "teenagers"),
+    ("elderly", "older adults", "geriatric", "older patients"),
     ("pregnancy", "pregnant"),
-    ("breastfeeding", "breast-feeding", "lactation", "nursing"),
+    ("breastfeeding", "breast-feeding", "lactation", "lactating", "nursing mothers"),
+    (
+        "renal impairment",
+        "renal insufficiency",
+        "renal failure",
+        "renal disease",
+        "renal function",
+        "kidney impairment",
+        "kidney disease",
+        "kidney failure",
+        "kidney function",
+        "creatinine clearance",
+        "crcl",
+    ),
+    (
+        "hepatic impairment",
+        "hepatic insufficiency",
+        "hepatic disease",
+        "hepatic failure",
+        "hepatic function",
+        "liver impairment",
+        "liver disease",
+        "liver failure",
+        "liver function",
+        "child-pugh",
+    ),
+    ("dialysis", "hemodialysis", "haemodialysis", "peritoneal dialysis"),
+    ("obese", "obesity"),
 )
 
 # Plain words and the clinical terms monographs and labels use for them. Each group is one
@@ -70,9 +117,15 @@ CLINICAL_TERMS: tuple[tuple[str, ...], ...] = (
     ("bleeding", "hemorrhage", "haemorrhage"),
     ("swelling", "edema", "oedema"),
     ("fits", "seizure", "seizures", "convulsions"),
-    ("elderly", "older adults", "geriatric"),
     ("weight gain", "weight increase"),
+    ("fall", "falls", "drop", "drops", "decrease", "decreases", "decreased", "lowered"),
+    ("rise", "rises", "raise", "raises", "increase", "increases", "increased", "elevated"),
+    ("lab values", "laboratory values", "lab results", "laboratory results", "levels"),
+    ("cancer", "cancers", "carcinoma", "malignancy", "neoplasm", "tumor", "tumour"),
 )
+
+# Every synonym group the question side knows, in one place.
+ALL_GROUPS: tuple[tuple[str, ...], ...] = (*ABBREVIATIONS, *ROUTES, *POPULATIONS, *CLINICAL_TERMS)
 
 _WORD = r"(?<![a-z0-9]){}(?![a-z0-9])"
 

@@ -115,20 +115,37 @@ def stem(term: str) -> str:
     """A crude suffix stripper, enough to match "doses"/"dosing"/"dose".
 
     >>> [stem(t) for t in ["doses", "dosing", "dose", "reactions", "infusion", "treatment"]]
-    ['dos', 'dos', 'dos', 'reaction', 'infusion', 'treat']
+    ['dos', 'dos', 'dos', 'reaction', 'infus', 'treat']
+    >>> [stem(a) == stem(b) for a, b in [("prophylaxis", "prophylactic"), ("cautiously",
+    ...     "caution"), ("supervise", "supervision"), ("hypotension", "hypotensive")]]
+    [True, True, True, True]
     >>> stem("haematological") == stem("hematologic")
     True
     """
     term = fold_spelling(term)
+    for ending, base in _GREEK:
+        if term.endswith(ending) and len(term) - len(ending) >= 3:
+            return term[: -len(ending)] + base
     for suffix, rest in _SUFFIXES:
         if len(term) - len(suffix) >= rest and term.endswith(suffix):
-            return term[: -len(suffix)]
+            term = term[: -len(suffix)]
+            break
+    for ending, base in _DERIVED:
+        if term.endswith(ending) and len(term) - len(ending) >= 3:
+            return term[: -len(ending)] + base
     return term
+
+
+# Greek and Latin noun/adjective pairs share one stem: prophylaxis/prophylactic,
+# necrosis/necrotic, paralysis/paralytic, diuresis/diuretic, caution/cautious(ly),
+# supervision/supervise, hypotension/hypotensive.
+_GREEK = (("axis", "act"), ("osis", "ot"), ("ysis", "yt"), ("esis", "et"))
+_DERIVED = (("tious", "tion"), ("sion", "s"), ("siv", "s"))
 
 
 _SUFFIXES = (
     ("ments", 4), ("ment", 4), ("ical", 4), ("ic", 5), ("al", 5), ("ings", 3), ("ing", 3),
-    ("ies", 3), ("es", 3), ("s", 3), ("e", 3), ("ed", 3), ("ly", 3),
+    ("ies", 3), ("es", 3), ("s", 3), ("ive", 4), ("e", 3), ("ed", 3), ("ly", 3),
 )  # fmt: skip
 
 

@@ -111,6 +111,38 @@ def test_dose_for_another_population_abstains(qa: QA) -> None:
     assert child.abstained, child.answer
 
 
+@pytest.mark.parametrize(
+    ("asked", "other"),
+    [
+        (
+            "What is the I.V. dose of aldesleukin?",
+            "Can Proleukin be given subcutaneously, and at what dose?",
+        ),
+        (
+            "What is the IL-2 dose for metastatic renal cell carcinoma?",
+            "What is the dose of aldesleukin in renal impairment?",
+        ),
+        (
+            "What dose of interleukin-2 is used to treat metastatic melanoma?",
+            "What dose of interleukin-2 is used to treat HIV infection?",
+        ),
+        (
+            "What is the aldesleukin dose for adults?",
+            "What is the IL-2 dose for children under 18?",
+        ),
+    ],
+)
+def test_dose_for_another_route_population_or_condition_abstains(
+    qa: QA, asked: str, other: str
+) -> None:
+    ans = qa.ask(asked)  # positive control: the regimen the monograph does give
+    assert not ans.abstained, (asked, ans.reason)
+    assert "600,000 international units/kg" in ans.answer
+    wrong = qa.ask(other)
+    assert wrong.abstained, (other, wrong.answer)
+    assert "600,000" not in wrong.answer
+
+
 def test_a_question_for_a_kind_of_value_needs_a_sentence_stating_one(qa: QA) -> None:
     rest = qa.ask("How long is the rest period between the two aldesleukin courses?")
     assert not rest.abstained, rest.reason  # positive control: "9 days of rest"
