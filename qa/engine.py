@@ -59,6 +59,7 @@ LIST_INTENTS = frozenset(
         "offlabel",
         "teaching",
         "warning",
+        "class",
     }
 )
 
@@ -387,7 +388,12 @@ class QA:
         scored.sort(key=lambda u: u.score, reverse=True)
         best = scored[0]
         chosen = _companions(best, scored, intent)
-        chosen.sort(key=lambda u: (u.passage.rank, u.start))
+        # The answer's length budget goes first to the rest of a dosing regimen (its population
+        # and repeats), then to the others by score; _reading_order puts back document order.
+        regimen = intent.name == "dose"
+        chosen.sort(
+            key=lambda u: (0, u.start) if regimen and _same_paragraph(best, u) else (1, -u.score)
+        )
         return [best, *chosen], ""
 
     def _only_names(self, text: str, c: Chunk) -> bool:

@@ -21,6 +21,15 @@ class Intent:
 
 _RULES: tuple[tuple[str, str, tuple[str, ...], bool, bool], ...] = (
     (
+        # "should I give the next dose?" asks whether to give it, not how much
+        "administration",
+        r"\b((should|can|do|must) (i|we|you|nurses?) (still )?(give|hold|withhold|skip|continue"
+        r"|stop|administer)|(hold|withhold|skip) (the )?(next )?dose)\b",
+        ("administration", "boxed warning", "dosage and administration"),
+        False,
+        True,
+    ),
+    (
         "dose",
         # "high-dose IL-2" names a regimen, "dosage form" a product: neither asks for a dose
         r"\b((?<!high-)(?<!low-)dos(e|es|ing|age)(?! forms?\b)|how much|how many (mg|units|doses)"
@@ -77,7 +86,8 @@ _RULES: tuple[tuple[str, str, tuple[str, ...], bool, bool], ...] = (
     (
         "teaching",
         r"\b(teach\w*|counsel\w*|(tell|told) (the )?patients?|be told|advise|patient education"
-        r"|instruct)\b",
+        r"|instruct|should (a |the )?patients?( [\w-]+){0,3} (report|expect|know|avoid|watch)"
+        r"|patients? (should|must|need to) (report|expect|know|avoid))\b",
         ("patient teaching", "patient counseling", "medication guide"),
         False,
         True,
@@ -119,7 +129,7 @@ _RULES: tuple[tuple[str, str, tuple[str, ...], bool, bool], ...] = (
     ),
     (
         "class",
-        r"\b(class|category|pregnancy (risk )?category)\b",
+        r"\b(class|classif\w*|category|pregnancy (risk )?category)\b",
         ("drug class",),
         False,
         False,
@@ -222,6 +232,10 @@ def detect_intent(question: str) -> Intent:
     'general'
     >>> detect_intent("In what dosage form is it available?").name
     'supplied'
+    >>> detect_intent("The patient is drowsy before the next dose - should I give it?").name
+    'administration'
+    >>> detect_intent("Which symptoms should a patient on IL-2 report right away?").name
+    'teaching'
     """
     q = question.lower()
     for name, pattern, sections, needs_number, authority in _RULES:
