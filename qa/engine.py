@@ -48,6 +48,10 @@ W_COS, W_COV, W_SECTION, W_SHORT, W_MISSING = 0.5, 0.5, 0.1, 0.15, 0.3
 P_COS, P_COV, P_MISSING = 1.0, 1.0, 0.3
 RARE_IDF = 5.5  # a question noun in fewer than ~0.3% of chunks must stand in the answer's passage
 LIST_SHARE, RUNNER_UP_SHARE = 0.6, 0.9
+# Intents whose wording names the section itself ("boxed warning", "interact", "caution",
+# "contraindicated"); measured: making the looser ones strict (a "toxicity" question is not always
+# an adverse-reactions one) cost more answers on the seed development part than it gained.
+STRICT_INTENTS = frozenset({"warning", "interaction", "precaution", "contraindication"})
 LIST_INTENTS = frozenset(
     {
         "adverse",
@@ -370,6 +374,12 @@ class QA:
             if intent.needs_number:
                 return [], "no dosing statement with a number was found for this question"
             return [], "no passage about the question's subject was found"
+        if focus and intent.name in STRICT_INTENTS:
+            # A monograph that has the section the question asks about answers from it: "Can
+            # aldesleukin be combined with gentamicin?" is answered by aldesleukin's
+            # interactions, not by a gentamicin study that mentions no aldesleukin dose.
+            in_section = [u for u in candidates if section_matches(intent, u.passage.chunk.section)]
+            candidates = in_section or candidates
         vectors = self.index.embedder.embed([_unit_context(u) for u in candidates], batch_size=64)
         cos = vectors @ qt.vector
         scored: list[Unit] = []
