@@ -28,6 +28,7 @@ class Unit:
     text: str
     score: float = 0.0
     label: str = ""  # e.g. "Boxed warning" for the note added to dosing answers
+    gloss: bool = False  # the opening sentence of a dictionary definition
 
 
 def display(text: str) -> str:

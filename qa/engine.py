@@ -48,6 +48,7 @@ W_COS, W_COV, W_SECTION, W_SHORT, W_MISSING = 0.5, 0.5, 0.1, 0.15, 0.3
 P_COS, P_COV, P_MISSING = 1.0, 1.0, 0.3
 RARE_IDF = 5.5  # a question noun in fewer than ~0.3% of chunks must stand in the answer's passage
 LIST_SHARE, RUNNER_UP_SHARE = 0.6, 0.9
+MAX_GLOSSES = 2  # "What is X?": the openings of the two best-matching definitions
 # Intents whose wording names the section itself ("boxed warning", "interact", "caution",
 # "contraindicated"); measured: making the looser ones strict (a "toxicity" question is not always
 # an adverse-reactions one) cost more answers on the seed development part than it gained.
@@ -182,7 +183,10 @@ class QA:
         t1 = time.perf_counter()
         ranked = rerank(found, intent, focus, relevance=relevance)
         passages = ranked[: s.k]
-        units, why = self._select(qt, intent, focus, ranked[: s.answer_passages])
+        # "What is X?" may be answered by any of the top-k passages' definitions; other
+        # questions by the sentences of the first few passages.
+        pool = s.k if intent.name == "definition" and _bare(qt.terms, focus) else s.answer_passages
+        units, why = self._select(qt, intent, focus, ranked[:pool])
         t2 = time.perf_counter()
         confidence = units[0].score if units else 0.0
         base = dict(
@@ -364,7 +368,12 @@ class QA:
                     continue
                 if len(display(text)) < 12 or self._only_names(text, c):
                     continue
-                candidates.append(Unit(p, c.start + a, c.start + b, text))
+                gloss = (
+                    c.source_type == "definition"
+                    and c.start == 0
+                    and not any(u.passage.chunk.chunk_id == c.chunk_id for u in candidates)
+                )
+                candidates.append(Unit(p, c.start + a, c.start + b, text, gloss=gloss))
         if not candidates:
             if kind is not None:
                 return [], f"no passage about the question's subject states a {kind.name}"
@@ -374,6 +383,11 @@ class QA:
             if intent.needs_number:
                 return [], "no dosing statement with a number was found for this question"
             return [], "no passage about the question's subject was found"
+        if intent.name == "definition" and _bare(qt.terms, focus):
+            # "What is X?" asks for what X is: a dictionary's opening sentence, when the
+            # sources define X, rather than whatever else is said about X.
+            glosses = [u for u in candidates if u.gloss]
+            candidates = glosses or candidates
         if focus and intent.name in STRICT_INTENTS:
             # A monograph that has the section the question asks about answers from it: "Can
             # aldesleukin be combined with gentamicin?" is answered by aldesleukin's
@@ -389,8 +403,8 @@ class QA:
             score = W_COS * float(sim) + W_COV * qt.coverage(f"{context} {u.text}")
             if section_matches(intent, c.section):
                 score += W_SECTION
-            if intent.name == "definition" and c.source_type == "definition":
-                score += W_SECTION
+            if intent.name == "definition" and u.gloss:
+                score += W_SECTION  # "What is X?" is answered by a definition's opening
             if len(display(u.text).split()) < 4:
                 score -= W_SHORT  # a heading or a lone list item rarely answers on its own
             score -= W_MISSING * qt.missing(f"{context} {c.text}")
@@ -426,6 +440,19 @@ class QA:
         return self._boxed.get(key)
 
 
+_DEFINING = frozenset({"define", "definition", "meaning", "mean", "means", "term"})
+
+
+def _bare(terms: Sequence[str], focus: Sequence[str]) -> bool:
+    """True when a question names only its subject ("What is Proleukin?", "Define IL-2.").
+
+    >>> _bare(["il-2", "define"], ["il-2", "aldesleukin"]), _bare(["il-2", "role"], ["il-2"])
+    (True, False)
+    """
+    names = set(focus)
+    return bool(names) and all(t in names or t in _DEFINING for t in terms)
+
+
 def _in_phrase(term: str, words: set[str]) -> bool:
     """True when `term` (a word or a synonym phrase) contains one of `words`."""
     return bool(words.intersection(tokens(term)))
@@ -435,6 +462,7 @@ def _companions(best: Unit, scored: Sequence[Unit], intent: Intent) -> list[Unit
     """Sentences that belong with the best one: the rest of a dosing regimen, more list items,
     a sentence that continues it ("Report these immediately."), and close runners-up."""
     out: list[Unit] = []
+    glosses = 1
     bc = best.passage.chunk
     for u in scored[1:]:
         c = u.passage.chunk
@@ -445,6 +473,9 @@ def _companions(best: Unit, scored: Sequence[Unit], intent: Intent) -> list[Unit
             out.append(u)
         elif _continues(best, u):
             out.append(u)
+        elif intent.name == "definition" and best.gloss and u.gloss and glosses < MAX_GLOSSES:
+            glosses += 1
+            out.append(u)  # a second dictionary's definition beside the first
         elif u.score >= RUNNER_UP_SHARE * best.score:
             out.append(u)
     return out

@@ -19,7 +19,7 @@ _DOSE_WORDS = frozenset(
     """dose doses dosing dosage dosages regimen regimens amount maximum max daily usual standard
     starting initial mg kg units unit per kilogram body weight course courses cycle cycles
     treatment therapy single schedule day days week weeks period given administered
-    prescribed""".split()
+    prescribed next first last missed subsequent following previous another""".split()
 )
 _QUALIFIED = re.compile(
     r"\b(?:for|in|with|against|to treat|treating|treatment of|used for)\s+([^,;:?.!()]+)",

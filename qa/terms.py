@@ -18,7 +18,7 @@ STOPWORDS = frozenset(
     were what when where which while who whom why will with would you your yours patient patients
     drug drugs use used using tell me please give given know known mean means main type types does
     did kind one also may might must shall much many often long get gets take takes need
-    needs recommended usual typical whats say says said according""".split()
+    needs recommended usual typical whats say says said according next""".split()
 )
 
 # Endings of international nonproprietary names (WHO stems) and common drug-name endings.

@@ -143,6 +143,52 @@ def test_dose_for_another_route_population_or_condition_abstains(
     assert "600,000" not in wrong.answer
 
 
+def test_what_is_x_is_answered_by_definition_openings(qa: QA) -> None:
+    ans = qa.ask("What is interleukin-2?")
+    assert not ans.abstained, ans.reason
+    assert ans.citations and all(c.source_type == "definition" for c in ans.citations)
+    for c in ans.citations:  # each quote opens its definition (after the headword line)
+        doc = qa.index.document(c.doc_id).text
+        assert doc[: c.start].strip() in ("", "interleukin-2 (IL-2)"), doc[: c.start]
+    assert "used in the laboratory" not in ans.answer  # a later sentence, not what IL-2 is
+    # a question that asks more than what X is keeps the rest of the definitions' sentences
+    lab = qa.ask("What is IL-2 used for in the laboratory?")
+    assert "grow T cell clones" in lab.answer, lab.answer
+
+
+@pytest.mark.parametrize(
+    ("question", "section", "fact"),
+    [
+        (
+            "Which life-threatening syndrome is in the aldesleukin black box warning?",
+            "Boxed warning",
+            "capillary leak syndrome",
+        ),
+        ("In which patients should IL-2 be used with caution?", "Precautions", "heart disease"),
+        (
+            "Can aldesleukin be combined with aminoglycosides?",
+            "Interactions",
+            "increased toxicity",
+        ),
+    ],
+)
+def test_a_question_naming_its_section_is_answered_from_it(
+    qa: QA, question: str, section: str, fact: str
+) -> None:
+    ans = qa.ask(question)
+    assert not ans.abstained, ans.reason
+    assert ans.citations[0].section == section, ans.answer
+    assert fact in ans.answer
+
+
+def test_should_i_give_the_next_dose_is_not_a_dose_question(qa: QA) -> None:
+    dose = qa.ask("What is the next aldesleukin dose for metastatic melanoma?")
+    assert "600,000" in dose.answer  # positive control: a dose question still gets the regimen
+    ans = qa.ask("The patient is drowsy before the next aldesleukin dose - should I give it?")
+    assert "contact prescriber immediately" in ans.answer, ans.answer
+    assert "600,000" not in ans.answer
+
+
 def test_a_question_for_a_kind_of_value_needs_a_sentence_stating_one(qa: QA) -> None:
     rest = qa.ask("How long is the rest period between the two aldesleukin courses?")
     assert not rest.abstained, rest.reason  # positive control: "9 days of rest"
