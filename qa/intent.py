@@ -234,7 +234,7 @@ def detect_intent(question: str) -> Intent:
     'supplied'
     >>> detect_intent("The patient is drowsy before the next dose - should I give it?").name
     'administration'
-    >>> detect_intent("Which symptoms should a patient on IL-2 report right away?").name
+    >>> detect_intent("What should a patient on aldesleukin report at once?").name
     'teaching'
     """
     q = question.lower()

@@ -143,9 +143,10 @@ def test_seed_set_size_sections_and_split() -> None:
             assert case.section in {"absent drug", "near miss"}
 
 
-def test_seed_evidence_is_verbatim_in_the_seed_page() -> None:
+@pytest.mark.parametrize("name", ["seed.all.jsonl", "seed.fresh.jsonl"])
+def test_seed_evidence_is_verbatim_in_the_seed_page(name: str) -> None:
     page = SEED_PAGE.read_text(encoding="utf-8")
-    for case in load("seed.all.jsonl"):
+    for case in load(name):
         for ev in case.evidence:
             assert ev in page, (case.id, ev)
         assert not any(ev.lower() in case.question.lower() for ev in case.evidence if len(ev) > 40)

@@ -116,19 +116,19 @@ def test_dose_for_another_population_abstains(qa: QA) -> None:
     [
         (
             "What is the I.V. dose of aldesleukin?",
-            "Can Proleukin be given subcutaneously, and at what dose?",
+            "What is the subcutaneous dose of Proleukin?",
         ),
         (
             "What is the IL-2 dose for metastatic renal cell carcinoma?",
-            "What is the dose of aldesleukin in renal impairment?",
+            "What aldesleukin dose is right for a patient with renal impairment?",
         ),
         (
             "What dose of interleukin-2 is used to treat metastatic melanoma?",
-            "What dose of interleukin-2 is used to treat HIV infection?",
+            "Which IL-2 dose is used to treat HIV infection?",
         ),
         (
             "What is the aldesleukin dose for adults?",
-            "What is the IL-2 dose for children under 18?",
+            "What IL-2 dose should a child under 18 receive?",
         ),
     ],
 )
@@ -144,7 +144,7 @@ def test_dose_for_another_route_population_or_condition_abstains(
 
 
 def test_what_is_x_is_answered_by_definition_openings(qa: QA) -> None:
-    ans = qa.ask("What is interleukin-2?")
+    ans = qa.ask("Define interleukin-2.")
     assert not ans.abstained, ans.reason
     assert ans.citations and all(c.source_type == "definition" for c in ans.citations)
     for c in ans.citations:  # each quote opens its definition (after the headword line)
@@ -152,7 +152,7 @@ def test_what_is_x_is_answered_by_definition_openings(qa: QA) -> None:
         assert doc[: c.start].strip() in ("", "interleukin-2 (IL-2)"), doc[: c.start]
     assert "used in the laboratory" not in ans.answer  # a later sentence, not what IL-2 is
     # a question that asks more than what X is keeps the rest of the definitions' sentences
-    lab = qa.ask("What is IL-2 used for in the laboratory?")
+    lab = qa.ask("How is IL-2 used in the laboratory?")
     assert "grow T cell clones" in lab.answer, lab.answer
 
 
@@ -160,11 +160,11 @@ def test_what_is_x_is_answered_by_definition_openings(qa: QA) -> None:
     ("question", "section", "fact"),
     [
         (
-            "Which life-threatening syndrome is in the aldesleukin black box warning?",
+            "Which syndrome does the aldesleukin boxed warning name?",
             "Boxed warning",
             "capillary leak syndrome",
         ),
-        ("In which patients should IL-2 be used with caution?", "Precautions", "heart disease"),
+        ("Which patients need caution with IL-2?", "Precautions", "heart disease"),
         (
             "Can aldesleukin be combined with aminoglycosides?",
             "Interactions",
@@ -184,7 +184,7 @@ def test_a_question_naming_its_section_is_answered_from_it(
 def test_should_i_give_the_next_dose_is_not_a_dose_question(qa: QA) -> None:
     dose = qa.ask("What is the next aldesleukin dose for metastatic melanoma?")
     assert "600,000" in dose.answer  # positive control: a dose question still gets the regimen
-    ans = qa.ask("The patient is drowsy before the next aldesleukin dose - should I give it?")
+    ans = qa.ask("My patient seems drowsy; should I still give the next aldesleukin dose?")
     assert "contact prescriber immediately" in ans.answer, ans.answer
     assert "600,000" not in ans.answer
 
