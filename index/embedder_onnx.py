@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -80,6 +81,10 @@ class OnnxMiniLMEmbedder:
 
     def _load(self) -> Any:
         if self._session is None:
+            # onnxruntime >= 1.29 ships 1DS telemetry on Linux (a device id, a local event queue
+            # under ~/.cache/Microsoft, uploads). clinqa sends nothing anywhere: the opt-out must
+            # be in the environment before the first session is created, and is latched there.
+            os.environ["ORT_DISABLE_TELEMETRY"] = "1"
             try:
                 import onnxruntime as ort
             except ImportError as exc:

@@ -3,7 +3,7 @@
 # the whole suite (including the full default-corpus build and the eval gates). Prints stage times.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-export HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1 GRADIO_ANALYTICS_ENABLED=False
+export HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1 GRADIO_ANALYTICS_ENABLED=False ORT_DISABLE_TELEMETRY=1 HF_HUB_DISABLE_TELEMETRY=1
 stage_start=$SECONDS
 stage() { echo "== [$((SECONDS - stage_start))s] $*"; }
 
