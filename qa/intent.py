@@ -23,7 +23,8 @@ _RULES: tuple[tuple[str, str, tuple[str, ...], bool, bool], ...] = (
     (
         # "should I give the next dose?" asks whether to give it, not how much
         "administration",
-        r"\b((should|can|do|must) (i|we|you|nurses?) (still )?(give|hold|withhold|skip|continue"
+        r"^(?!.*\bhow (much|many)\b)(?!.*\b(what|which) dos).*"
+        r"\b((should|can|must) (i|we|you|nurses?) (still )?(give|hold|withhold|skip|continue"
         r"|stop|administer)|(hold|withhold|skip) (the )?(next )?dose)\b",
         ("administration", "boxed warning", "dosage and administration"),
         False,
@@ -234,6 +235,8 @@ def detect_intent(question: str) -> Intent:
     'supplied'
     >>> detect_intent("The patient is drowsy before the next dose - should I give it?").name
     'administration'
+    >>> detect_intent("How much should I give for metastatic melanoma?").name
+    'dose'
     >>> detect_intent("What should a patient on aldesleukin report at once?").name
     'teaching'
     """
