@@ -10,7 +10,7 @@ from index.embedder import Embedder
 from index.store import UpdateReport, update_index
 from ingest.chunker import chunk_document
 from ingest.errors import ReadFailure
-from ingest.readers import iter_documents
+from ingest.readers import FileReader, iter_documents
 from ingest.types import Chunk, Document
 
 
@@ -55,11 +55,13 @@ def ingest_paths(
     exclude_doc_ids: Iterable[str] = (),
     progress: Callable[[int, int], None] | None = None,
     on_document: Callable[[Document], None] | None = None,
+    read: FileReader | None = None,
 ) -> IngestSummary:
     """Add the documents under `paths` to the index at `index_dir` (created when missing).
 
     Bad files are collected in `failures` and skipped; everything else goes in. Documents whose
     id is in `exclude_doc_ids` are left out (eval builds leave-gold-out indexes this way).
+    `read` reads one file (ingest.sandbox.file_reader gives a child process's, with limits).
     """
     failures: list[ReadFailure] = []
     excluded = set(exclude_doc_ids)
@@ -67,7 +69,7 @@ def ingest_paths(
 
     def documents() -> Iterator[tuple[Document, Sequence[Chunk]]]:
         count_tokens = embedder.count_tokens if max_tokens else None
-        for item in iter_documents(paths):
+        for item in iter_documents(paths, read=read):
             if isinstance(item, ReadFailure):
                 failures.append(item)
                 continue

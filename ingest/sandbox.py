@@ -18,15 +18,16 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import asdict
 from pathlib import Path, PurePath
 from typing import Any
 
 from ingest.errors import ReadFailure
-from ingest.readers import MAX_FILE_BYTES, iter_documents, read_file
+from ingest.readers import MAX_FILE_BYTES, FileReader, iter_documents, read_file
 from ingest.types import Document, Span
 
-__all__ = ["SandboxReader", "iter_documents_sandboxed", "read_file_sandboxed"]
+__all__ = ["SandboxReader", "file_reader", "iter_documents_sandboxed", "read_file_sandboxed"]
 
 Item = Document | ReadFailure
 DEFAULT_TIMEOUT_S = 5.0
@@ -176,6 +177,24 @@ class _ChildFailed(Exception):
         super().__init__(reason)
         self.reason = reason
         self.error_class = error_class
+
+
+@contextmanager
+def file_reader(
+    sandboxed: bool,
+    *,
+    timeout_s: float = DEFAULT_TIMEOUT_S,
+    memory_bytes: int = DEFAULT_MEMORY_BYTES,
+    max_file_bytes: int = MAX_FILE_BYTES,
+) -> Iterator[FileReader | None]:
+    """The `read` to give `iter_documents`: a sandboxed child's, or None (read in-process)."""
+    if not sandboxed:
+        yield None
+        return
+    with SandboxReader(
+        timeout_s=timeout_s, memory_bytes=memory_bytes, max_file_bytes=max_file_bytes
+    ) as reader:
+        yield reader.read
 
 
 def read_file_sandboxed(

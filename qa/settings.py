@@ -45,6 +45,11 @@ class Settings:
     host: str = "127.0.0.1"
     port: int = 7860
     max_upload_mb: int = 25
+    # Files are read in a child process (ingest/sandbox.py) under a time and memory limit, for
+    # `clinqa ingest`/`build` and uploads alike: a hostile PDF costs one failure, not the run.
+    sandbox_reads: bool = True
+    read_timeout_s: float = 5.0
+    read_memory_mb: int = 1024
     shared_uploads: bool = False
     log_questions: bool = False
     concurrency_limit: int = 2

@@ -218,3 +218,55 @@ def test_bombs_and_oversize_files_are_refused_by_their_limit(tmp_path: Path) -> 
     assert chunks and max(len(c.text) for c in chunks) <= MAX_CHUNK_CHARS
     assert "".join(c.text for c in chunks) == line[0].text  # hard split loses nothing
     assert elapsed < 5.0 * len(by_file), elapsed
+
+
+def test_clinqa_ingest_reads_every_file_in_the_sandbox(tmp_path: Path) -> None:
+    """`clinqa ingest` runs the readers in the sandbox (settings.sandbox_reads, on by default):
+    a file that breaks the memory limit is named with the limit, the good file beside it is
+    indexed, and the exit status says the run was partial."""
+    import json
+    import os
+    import subprocess
+    import sys
+
+    folder = tmp_path / "in"
+    folder.mkdir()
+    (folder / "good.txt").write_text(GOOD_TEXT, encoding="utf-8")
+    rng = random.Random(11)
+    words = [f"w{rng.randrange(10**6)}" for _ in range(1000)]
+    (folder / "big.txt").write_text(" ".join(words * 2_000), encoding="utf-8")  # ~15 MB
+    index = tmp_path / "index"
+    env = {
+        **os.environ,
+        "HF_HUB_OFFLINE": "1",
+        "CLINQA_READ_MEMORY_MB": "60",
+        "CLINQA_SANDBOX_READS": "true",
+    }
+    root = Path(__file__).resolve().parents[1]
+    cmd = [sys.executable, "-m", "ui.cli", "ingest", str(folder), "--index", str(index)]
+    done = subprocess.run(
+        [*cmd, "--no-progress"], cwd=root, env=env, capture_output=True, text=True, timeout=600
+    )
+    assert done.returncode != 0, done.stdout  # partial
+    assert "big.txt" in done.stderr and "memory limit of 62,914,560 bytes" in done.stderr, (
+        done.stderr[-2000:]
+    )
+    version = (index / "CURRENT").read_text().strip()
+    manifest = json.loads((index / "versions" / version / "manifest.json").read_text())
+    assert manifest["counts"]["documents"] == 1, manifest["counts"]  # good.txt went in
+
+
+def test_uploads_are_read_in_the_sandbox(tmp_path: Path) -> None:
+    from ui.web_upload import parse_uploads
+
+    good = tmp_path / "good.txt"
+    good.write_text(GOOD_TEXT, encoding="utf-8")
+    big = tmp_path / "big.txt"
+    rng = random.Random(12)
+    words = [f"w{rng.randrange(10**6)}" for _ in range(1000)]
+    big.write_text(" ".join(words * 2_000), encoding="utf-8")  # ~15 MB
+    limits = dict(max_chars=900, max_tokens=None, count_tokens=None)
+    parsed = parse_uploads([good, big], **limits, sandboxed=True, memory_bytes=60 << 20)  # type: ignore[arg-type]
+    assert [d.doc_id for d in parsed.documents] == ["file:good.txt"] and parsed.chunks  # control
+    assert [Path(f.path).name for f in parsed.failures] == ["big.txt"]
+    assert "memory limit of 62,914,560 bytes" in parsed.failures[0].reason

@@ -250,6 +250,9 @@ def build_app(qa: QA, settings: Settings, reload: Callable[[], QA] | None = None
             max_chars=settings.chunk_max_chars,
             max_tokens=settings.chunk_max_tokens,
             count_tokens=embedder.count_tokens,
+            sandboxed=settings.sandbox_reads,
+            timeout_s=settings.read_timeout_s,
+            memory_bytes=settings.read_memory_mb << 20,
         )
         failed = "".join(
             f"<li>{esc(Path(f.path).name)}: {esc(f.reason)}</li>" for f in parsed.failures
@@ -485,9 +488,15 @@ def _make_qa(index: Any, settings: Settings) -> QA:
 def _ingest_shared(state: WebState, paths: list[Path]) -> None:
     """Add files to the main index on disk, then swap in a freshly loaded QA."""
     from index.pipeline import ingest_paths
+    from ingest.sandbox import file_reader
 
     s = state.settings
-    with state.lock:
+    with (
+        state.lock,
+        file_reader(
+            s.sandbox_reads, timeout_s=s.read_timeout_s, memory_bytes=s.read_memory_mb << 20
+        ) as read,
+    ):
         embedder = state.qa.index.embedder
         summary = ingest_paths(
             s.index_dir,
@@ -497,6 +506,7 @@ def _ingest_shared(state: WebState, paths: list[Path]) -> None:
             max_tokens=s.chunk_max_tokens,
             dense_kind=s.dense_index,
             ann_min_chunks=s.ann_min_chunks,
+            read=read,
         )
         if summary.failures:
             names = ", ".join(str(f.path) for f in summary.failures)

@@ -110,18 +110,23 @@ def _embedder(s: Settings, *, ingest: bool = False) -> Any:
 
 def _ingest(s: Settings, paths: Sequence[str], progress: bool, replace_all: bool = False) -> int:
     from index.pipeline import ingest_paths
+    from ingest.sandbox import file_reader
 
-    summary = ingest_paths(
-        s.index_dir,
-        paths,
-        _embedder(s, ingest=True),
-        max_chars=s.chunk_max_chars,
-        max_tokens=s.chunk_max_tokens,
-        dense_kind=s.dense_index,
-        ann_min_chunks=s.ann_min_chunks,
-        progress=_progress("embedding", progress and sys.stderr.isatty()),
-        replace_all=replace_all,
-    )
+    with file_reader(
+        s.sandbox_reads, timeout_s=s.read_timeout_s, memory_bytes=s.read_memory_mb << 20
+    ) as read:
+        summary = ingest_paths(
+            s.index_dir,
+            paths,
+            _embedder(s, ingest=True),
+            max_chars=s.chunk_max_chars,
+            max_tokens=s.chunk_max_tokens,
+            dense_kind=s.dense_index,
+            ann_min_chunks=s.ann_min_chunks,
+            progress=_progress("embedding", progress and sys.stderr.isatty()),
+            replace_all=replace_all,
+            read=read,
+        )
     r = summary.report
     if r is not None:
         print(

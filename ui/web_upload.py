@@ -72,21 +72,27 @@ def parse_uploads(
     max_chars: int,
     max_tokens: int | None,
     count_tokens: Callable[[str], int] | None,
+    sandboxed: bool = True,
+    timeout_s: float = 5.0,
+    memory_bytes: int = 1 << 30,
 ) -> Parsed:
-    """Read the files with ingest's readers and chunk every document they hold."""
+    """Read the files with ingest's readers (in a child process under a time and memory limit
+    when `sandboxed`) and chunk every document they hold."""
     from ingest.readers import iter_documents  # imports the PDF reader: only when uploading
+    from ingest.sandbox import file_reader
 
     docs: list[Document] = []
     chunks: list[Chunk] = []
     failures: list[ReadFailure] = []
-    for item in iter_documents([str(p) for p in paths]):
-        if isinstance(item, ReadFailure):
-            failures.append(item)
-            continue
-        docs.append(item)
-        chunks.extend(
-            chunk_document(
-                item, max_chars=max_chars, max_tokens=max_tokens, count_tokens=count_tokens
+    with file_reader(sandboxed, timeout_s=timeout_s, memory_bytes=memory_bytes) as read:
+        for item in iter_documents([str(p) for p in paths], read=read):
+            if isinstance(item, ReadFailure):
+                failures.append(item)
+                continue
+            docs.append(item)
+            chunks.extend(
+                chunk_document(
+                    item, max_chars=max_chars, max_tokens=max_tokens, count_tokens=count_tokens
+                )
             )
-        )
     return Parsed(tuple(docs), tuple(chunks), tuple(failures))
