@@ -19,7 +19,7 @@ from qa.errors import QueryError
 from qa.generate import build_messages, check
 from qa.intent import Intent, detect_intent, expected_answer, section_matches
 from qa.numbers import unsupported_quantities
-from qa.qualifiers import dose_qualifiers, meets, required_groups
+from qa.qualifiers import asked_names, dose_qualifiers, meets, required_groups
 from qa.rerank import about, rerank
 from qa.settings import Settings
 from qa.synonyms import ALL_GROUPS, SynonymTable, expand_query
@@ -378,7 +378,7 @@ class QA:
             if kind is not None:
                 return [], f"no passage about the question's subject states a {kind.name}"
             if qt.required:
-                asked = " and ".join(g[0] for g in qt.required)
+                asked = " and ".join(asked_names(qt.question, qt.required))
                 return [], f"no dosing statement for {asked} was found in the sources"
             if intent.needs_number:
                 return [], "no dosing statement with a number was found for this question"

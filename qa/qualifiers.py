@@ -70,6 +70,16 @@ def required_groups(question: str) -> tuple[tuple[str, ...], ...]:
     return tuple(g for g in (*ROUTES, *POPULATIONS) if any(_names(low, n) for n in g))
 
 
+def asked_names(question: str, groups: Sequence[Sequence[str]]) -> list[str]:
+    """For each group, the name the question itself used ("child", not the group's "kids").
+
+    >>> asked_names("IL-2 dose for a child, given SC?", required_groups("child SC"))
+    ['sc', 'child']
+    """
+    low = question.lower()
+    return [next((n for n in g if _names(low, n)), g[0]) for g in groups]
+
+
 def meets(groups: Sequence[Sequence[str]], text: str) -> bool:
     """True when `text` names every group (any of its names).
 
