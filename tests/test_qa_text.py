@@ -60,3 +60,43 @@ def test_clean_question_refuses_empty_and_overlong() -> None:
         clean_question(" \x00 ", 100)
     with pytest.raises(QueryError, match="limit is 10"):
         clean_question("x" * 11, 10)
+
+
+def _mentioned_by_regex(table: SynonymTable, text: str) -> list[tuple[str, tuple[str, ...]]]:
+    """The reference: one word-bounded regex per name, longest names first (the old code)."""
+    import re
+
+    low, found, taken = text.lower(), [], []
+    for name in sorted(table.by_name, key=len, reverse=True):
+        for m in re.finditer(r"(?<![a-z0-9])" + re.escape(name) + r"(?![a-z0-9])", low):
+            if any(s < m.end() and m.start() < e for s, e in taken):
+                continue
+            taken.append((m.start(), m.end()))
+            found.append((name, table.others(name)))
+            break
+    return found
+
+
+def test_synonym_lookup_matches_the_regex_reference_on_seeded_texts() -> None:
+    import random
+
+    from qa.synonyms import ALL_GROUPS
+
+    table = SynonymTable.build(
+        [
+            *ALL_GROUPS,
+            ["aldesleukin", "IL-2", "interleukin-2", "Proleukin"],
+            ["IL-2 receptor", "CD25"],
+        ]
+    )
+    rng = random.Random(20261125)
+    names = list(table.by_name)
+    filler = ["dose", "the", "of", "pil-2", "xiv", "renal", "kidney", "cell", "(", ")", ",", "-"]
+    checked = 0
+    for _ in range(500):
+        words = [rng.choice(names) if rng.random() < 0.4 else rng.choice(filler) for _ in range(12)]
+        text = " ".join(words).upper() if rng.random() < 0.2 else " ".join(words)
+        expected = _mentioned_by_regex(table, text)
+        assert table.mentioned(text) == expected, text
+        checked += bool(expected)
+    assert checked > 400  # positive control: most texts do name something
