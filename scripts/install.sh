@@ -9,4 +9,10 @@ fi
 . .venv/bin/activate
 # torch first, as the CPU wheel: a bare `torch` requirement would pull a multi-GB CUDA build.
 pip install -q "torch==2.13.0"
-pip install -q -c requirements.lock -e ".[dev,milvus]"
+# The extended tier's tools (atheris, pip-audit: the `extended` extra) only when asked, as in
+# `CLINQA_EXTENDED=1 bash scripts/install.sh`; CI and scripts/test.sh do not need them.
+extras="dev,milvus"
+if [ "${CLINQA_EXTENDED:-0}" = 1 ]; then
+  extras="$extras,extended"
+fi
+pip install -q -c requirements.lock -e ".[$extras]"

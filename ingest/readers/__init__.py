@@ -149,7 +149,8 @@ def _dispatch(path: Path, rel: PurePath, data: bytes) -> list[Item]:
         meta["stripped_hidden_chars"] = stripped
     if looks_like_seed_page(text):
         docs = parse_seed_page(text, path.stem, path=str(path))
-        return [_add_meta(d, meta) for d in docs]
+        if docs:  # a page with no entries is read as ordinary text below, not dropped
+            return [_add_meta(d, meta) for d in docs]
     if suffix in MARKDOWN_SUFFIXES:
         doc = markdown_document(doc_id, text, path.stem, meta)
     else:

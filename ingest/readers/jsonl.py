@@ -59,6 +59,10 @@ def parse_line(raw: bytes, number: int, path: str | None = None) -> Document:
         raise ReadError(f"invalid UTF-8 at byte {exc.start} of the line", line=number) from exc
     except json.JSONDecodeError as exc:
         raise ReadError(f"invalid JSON: {exc.msg} at column {exc.colno}", line=number) from exc
+    except (ValueError, RecursionError) as exc:  # an integer over 4,300 digits; deep nesting
+        raise ReadError(f"invalid JSON: {exc}", line=number) from exc
+    if b"\\u" in raw:  # an escape can name a lone surrogate, which UTF-8 text cannot hold
+        _reject_lone_surrogates(record, number)
     if not isinstance(record, dict):
         raise ReadError(f"expected a JSON object, got {type(record).__name__}", line=number)
     try:
@@ -66,6 +70,18 @@ def parse_line(raw: bytes, number: int, path: str | None = None) -> Document:
     except ReadError as exc:
         raise ReadError(exc.reason, line=number) from exc
     return doc if path is None else replace(doc, path=path)
+
+
+def _reject_lone_surrogates(record: object, number: int) -> None:
+    """ReadError when a string of the record holds an unpaired \\ud800-\\udfff escape."""
+    try:
+        json.dumps(record, ensure_ascii=False).encode("utf-8")
+    except UnicodeEncodeError as exc:
+        bad = exc.object[exc.start : exc.end]
+        reason = f"invalid JSON string: lone surrogate {bad!r} (an unpaired \\u escape)"
+        raise ReadError(reason, line=number) from exc
+    except RecursionError as exc:
+        raise ReadError(f"invalid JSON: {exc}", line=number) from exc
 
 
 def record_document(rec: dict[str, Any]) -> Document:

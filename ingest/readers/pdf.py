@@ -7,6 +7,7 @@ exhausting memory), and never calls external decoders.
 from __future__ import annotations
 
 import io
+import re
 from typing import Any
 
 from ingest.errors import ReadError
@@ -28,6 +29,7 @@ PDF_LIMITS: dict[str, Any] = {
     "stream_decoding_work_maximum_length": 5 * _STREAM_LIMIT,
     "jbig2dec_binary": None,
 }
+_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 def is_pdf(data: bytes) -> bool:
@@ -62,6 +64,7 @@ def pdf_document(doc_id: str, data: bytes, stem: str, meta: dict[str, object]) -
     stripped_total = 0
     pos = 0
     for number, raw in enumerate(texts, start=1):
+        raw = valid_unicode(raw)
         cleaned, stripped = strip_hidden(raw.replace("\r\n", "\n").replace("\r", "\n"))
         stripped_total += stripped
         cleaned = cleaned.strip()
@@ -128,4 +131,16 @@ def _title(reader: object) -> str | None:
         title = metadata.title if metadata is not None else None
     except Exception:  # a broken info dictionary only costs the title
         return None
-    return str(title).strip() or None if title else None
+    return valid_unicode(str(title)).strip() or None if title else None
+
+
+def valid_unicode(text: str) -> str:
+    """`text` with surrogate pairs joined and lone surrogates (a ToUnicode map can give them) as
+    U+FFFD, so it encodes as UTF-8.
+
+    >>> valid_unicode("a\\ud800b\\ud83d\\ude00") == "a\\ufffdb\\U0001f600"
+    True
+    """
+    if not _SURROGATE.search(text):
+        return text
+    return text.encode("utf-16-le", "surrogatepass").decode("utf-16-le", "replace")
