@@ -275,6 +275,10 @@ class QA:
                 parts.append(note.replace("[1]", f"[{n}]"))
         return (" ".join(parts), tuple(citations)), ["generated", *notes]
 
+    def focus(self, text: str) -> list[str]:
+        """What `text` is about, as the index knows it (see `_focus`)."""
+        return self._focus(text)
+
     def _focus(self, text: str) -> list[str]:
         """What the text is about: corpus subjects it names (with their synonyms) and words
         shaped like drug names (lower case). An answer must come from a passage about them."""

@@ -45,6 +45,8 @@ class Settings:
     host: str = "127.0.0.1"
     port: int = 7860
     max_upload_mb: int = 25
+    # Chunks one web session may hold in its uploads (embedding runs at ~30-60 chunks/s here).
+    max_session_chunks: int = 2000
     # Files are read in a child process (ingest/sandbox.py) under a time and memory limit, for
     # `clinqa ingest`/`build` and uploads alike: a hostile PDF costs one failure, not the run.
     sandbox_reads: bool = True

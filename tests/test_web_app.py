@@ -344,7 +344,7 @@ def test_session_view_answers_from_an_upload_and_keeps_the_main_index(
     )
     assert len(parsed.documents) == 1 and parsed.chunks and not parsed.failures
     uploads = SessionUploads(tmp_path / "session")
-    view = add_documents(uploads, parsed.documents, parsed.chunks, web_qa.index, s, _make_qa)
+    view = add_documents(uploads, parsed.documents, parsed.chunks, web_qa, s, _make_qa)
     ans = view.ask(PDF_QUESTION)
     assert not ans.abstained and "35 mg" in ans.answer
     assert ans.citations[0].doc_id == parsed.documents[0].doc_id

@@ -41,7 +41,7 @@ from ui.web_html import (  # noqa: E402
     results_html,
 )
 from ui.web_report import NO_REPORT, Report, load_report, report_folders  # noqa: E402
-from ui.web_session import Sessions, add_documents  # noqa: E402
+from ui.web_session import SessionQA, Sessions, add_documents  # noqa: E402
 from ui.web_upload import ALLOWED_SUFFIXES, parse_uploads, refusal, store_upload  # noqa: E402
 
 if TYPE_CHECKING:
@@ -64,14 +64,15 @@ class WebState:
         self.qa = qa
         self.settings = settings
         self.reload = reload or (lambda: _reload(settings, qa.index.embedder))
-        self.lock = threading.Lock()
+        self.lock = threading.Lock()  # guards `qa`: held only to read or swap it
+        self.write_lock = threading.Lock()  # one writer of the main index at a time
         # Exports and report plots: returned to gradio, which copies them into its cache.
         self.serve_dir = Path(tempfile.mkdtemp(prefix="clinqa-web-"))
         # Uploaded files: never returned to gradio and blocked from its file route.
         self.uploads_root = Path(tempfile.mkdtemp(prefix="clinqa-uploads-"))
         self.sessions = Sessions(self.uploads_root)
 
-    def qa_for(self, request: gr.Request | None) -> QA:
+    def qa_for(self, request: gr.Request | None) -> QA | SessionQA:
         """The session's QA (main index + its uploads), else the main one."""
         session = getattr(request, "session_hash", None) if request is not None else None
         if session:
@@ -80,6 +81,14 @@ class WebState:
                 return found.qa
         with self.lock:
             return self.qa
+
+    def refresh(self) -> QA:
+        """Load the newest committed index and make it the one new questions get; questions
+        already running finish on the version they started with."""
+        fresh = self.reload()
+        with self.lock:
+            self.qa = fresh
+        return fresh
 
     def close(self) -> None:
         """Delete every session's uploads and the app's temp folders."""
@@ -103,7 +112,7 @@ def app_state(demo: gr.Blocks) -> WebState:
     return _STATES[demo]
 
 
-def _text_of(qa: QA) -> Callable[[str], str | None]:
+def _text_of(qa: QA | SessionQA) -> Callable[[str], str | None]:
     def text_of(doc_id: str) -> str | None:
         try:
             return str(qa.index.document(doc_id).text)
@@ -171,7 +180,8 @@ def build_app(qa: QA, settings: Settings, reload: Callable[[], QA] | None = None
                 }
             )
             return history, message, citations_html([]), subject
-        history.append({"role": "assistant", "content": _answer_message(ans)})
+        uploaded = view.upload_ids if isinstance(view, SessionQA) else frozenset()
+        history.append({"role": "assistant", "content": _answer_message(ans, uploaded)})
         panel = citations_html(citation_views(ans, _text_of(view)))
         return history, "", panel, answer_subject(ans) or subject
 
@@ -242,7 +252,8 @@ def build_app(qa: QA, settings: Settings, reload: Callable[[], QA] | None = None
         progress(0.05, desc="saving")
         saved = [store_upload(p, uploads.folder, p.name) for p in paths]
         _discard(paths)  # gradio's cached copy: the upload now lives only in the session folder
-        main = state.qa_for(None)
+        with state.lock:
+            main = state.qa
         embedder = main.index.embedder
         progress(0.2, desc="reading and chunking")
         parsed = parse_uploads(
@@ -264,6 +275,20 @@ def build_app(qa: QA, settings: Settings, reload: Callable[[], QA] | None = None
                 gr.skip(),
                 cleared,
             )
+        held = 0 if settings.shared_uploads else len(uploads.chunks)
+        if held + len(parsed.chunks) > settings.max_session_chunks:
+            for p in saved:
+                p.unlink(missing_ok=True)
+            return (
+                '<div class="clinqa-refused"><b>Upload refused.</b> '
+                f"{esc(', '.join(p.name for p in paths))}: {len(parsed.chunks):,} chunks"
+                + (f" on top of the {held:,} this session holds" if held else "")
+                + f" is over the limit of {settings.max_session_chunks:,} chunks per session "
+                "(max_session_chunks); upload smaller files or fewer at a time.</div>",
+                gr.skip(),
+                gr.skip(),
+                cleared,
+            )
         progress(0.5, desc=f"embedding {len(parsed.chunks)} chunks")
         if settings.shared_uploads:
             _ingest_shared(state, saved)
@@ -271,15 +296,14 @@ def build_app(qa: QA, settings: Settings, reload: Callable[[], QA] | None = None
             mine: list[Document] = []
             where = "the shared index"
         else:
-            view = add_documents(
-                uploads, parsed.documents, parsed.chunks, main.index, settings, _make_qa
-            )
+            view = add_documents(uploads, parsed.documents, parsed.chunks, main, settings, _make_qa)
             mine = uploads.documents
             where = "your session"
         progress(1.0, desc="done")
         docs = view.index.documents()
         added = "".join(
-            f"<li><code>{esc(d.doc_id)}</code> {esc(d.title)}</li>" for d in parsed.documents
+            f"<li><code>{esc(d.doc_id)}</code> {esc(d.title)}{_hidden_note(d)}</li>"
+            for d in parsed.documents
         )
         status = (
             f'<div class="clinqa-uploaded"><b>Added to {where}:</b> '
@@ -421,7 +445,7 @@ def build_app(qa: QA, settings: Settings, reload: Callable[[], QA] | None = None
             [files],
             [upload_status, sources, source_type, files],
             api_name="upload",
-            **private,
+            api_visibility="undocumented",  # scripts may upload; the browser does the same
         )
         refresh_btn.click(reload_report, None, [report_md, gallery], api_name="report", **private)
         gr.api(ask_api, api_name="ask")
@@ -432,16 +456,31 @@ def build_app(qa: QA, settings: Settings, reload: Callable[[], QA] | None = None
     return demo
 
 
-def _answer_message(ans: Answer) -> str:
+FLAG_NOTES = {
+    "conflicting_sources": "⚠ Conflicting sources: an uploaded document disagrees with the "
+    "curated sources. Both are shown with their citations.",
+    "uploaded_source_only": "⚠ Only your uploaded document answers this; no curated source does.",
+    "hidden_characters_removed": "⚠ A cited document held hidden characters (Unicode tags, bidi "
+    "controls or zero-width characters); they were removed at ingest.",
+}
+
+
+def _answer_message(ans: Answer, uploaded: frozenset[str] = frozenset()) -> str:
     text = answer_markdown(ans.answer, ans.abstained, ABSTAIN_TEXT, ans.reason)
     if ans.abstained or not ans.citations:
         return text
+    notes = "".join(f"**{esc(FLAG_NOTES[f])}**\n\n" for f in ans.flags if f in FLAG_NOTES)
     refs = "\n".join(
         answer_markdown(
             f"[{c.n}] "
             + " · ".join(
                 x
-                for x in (c.title, c.source_type, c.section, f"p. {c.page}" if c.page else None)
+                for x in (
+                    c.title,
+                    "your upload" if c.doc_id in uploaded else c.source_type,
+                    c.section,
+                    f"p. {c.page}" if c.page else None,
+                )
                 if x
             ),
             False,
@@ -451,9 +490,14 @@ def _answer_message(ans: Answer) -> str:
     )
     numbers = [c.n for c in ans.citations]
     return (
-        f"{link_markers(text, numbers)}\n\n{link_markers(refs, numbers)}\n\n"
+        f"{notes}{link_markers(text, numbers)}\n\n{link_markers(refs, numbers)}\n\n"
         "_Click a marker, or open a citation below, to see the quote in its passage._"
     )
+
+
+def _hidden_note(doc: Document) -> str:
+    n = doc.meta.get("stripped_hidden_chars")
+    return f" <b>(flagged: {int(n)} hidden character(s) removed)</b>" if n else ""
 
 
 def _report_parts(report: Report | None) -> tuple[str, list[str]]:
@@ -492,12 +536,12 @@ def _ingest_shared(state: WebState, paths: list[Path]) -> None:
 
     s = state.settings
     with (
-        state.lock,
+        state.write_lock,  # readers keep answering from the current version meanwhile
         file_reader(
             s.sandbox_reads, timeout_s=s.read_timeout_s, memory_bytes=s.read_memory_mb << 20
         ) as read,
     ):
-        embedder = state.qa.index.embedder
+        embedder = state.qa_for(None).index.embedder
         summary = ingest_paths(
             s.index_dir,
             paths,
@@ -511,7 +555,7 @@ def _ingest_shared(state: WebState, paths: list[Path]) -> None:
         if summary.failures:
             names = ", ".join(str(f.path) for f in summary.failures)
             log.warning("shared upload skipped: %s", names)
-        state.qa = state.reload()
+        state.refresh()
 
 
 def launch_kwargs(demo: gr.Blocks, settings: Settings) -> dict[str, Any]:

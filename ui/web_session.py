@@ -12,8 +12,9 @@ from __future__ import annotations
 import shutil
 import tempfile
 import threading
+from collections import OrderedDict
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -27,11 +28,13 @@ from index.hybrid import HybridRetriever
 from index.lexical import LexicalRetriever
 from index.types import Filters, Passage, Retriever
 from ingest.types import Chunk, Document
+from qa.terms import tokens
 
 if TYPE_CHECKING:
     from index.embedder import Embedder
     from qa.engine import QA
     from qa.settings import Settings
+    from qa.types import Answer
 
 
 def merge_by_score(lists: Sequence[Sequence[Passage]], k: int, name: str) -> list[Passage]:
@@ -107,24 +110,30 @@ class SideIndex:
 
     @classmethod
     def build(
-        cls, documents: Sequence[Document], chunks: Sequence[Chunk], embedder: Embedder
+        cls,
+        documents: Sequence[Document],
+        chunks: Sequence[Chunk],
+        embedder: Embedder,
+        query_embedder: Embedder | None = None,
     ) -> SideIndex:
         groups = group_chunks(chunks)
         if groups:
             vectors = embedder.embed([embed_text(g.chunk) for g in groups], batch_size=32)
         else:
             vectors = np.zeros((0, embedder.dim), dtype=np.float32)
-        dense = DenseRetriever(groups, vectors, embedder, kind="flat")
+        dense = DenseRetriever(groups, vectors, query_embedder or embedder, kind="flat")
         return cls(tuple(documents), tuple(chunks), dense, LexicalRetriever(groups))
 
 
 class SessionView:
     """Main index + a session's side index, with the attributes `qa.engine.QA` reads."""
 
-    def __init__(self, main: Any, side: SideIndex, settings: Settings) -> None:
+    def __init__(
+        self, main: Any, side: SideIndex, settings: Settings, embedder: Embedder | None = None
+    ) -> None:
         self.main = main
         self.side = side
-        self.embedder = main.embedder
+        self.embedder = embedder or main.embedder
         side_ids = {d.doc_id for d in side.documents}
         self._documents = [d for d in main.documents() if d.doc_id not in side_ids]
         self._documents.extend(side.documents)
@@ -154,6 +163,123 @@ class SessionView:
             raise KeyError(f"no document with id {doc_id!r}") from exc
 
 
+class MemoEmbedder:
+    """An embedder that remembers its last vectors by text: a session asks each question of two
+    views over the same texts (main + uploads, uploads alone), which then embed them once."""
+
+    def __init__(self, inner: Embedder, size: int = 4096) -> None:
+        self.inner, self.size = inner, size
+        self.name, self.backend, self.max_tokens = inner.name, inner.backend, inner.max_tokens
+        self._dim = inner.dim
+        self._memo: OrderedDict[str, np.ndarray] = OrderedDict()
+        self._lock = threading.Lock()
+
+    @property
+    def dim(self) -> int:
+        return self._dim
+
+    def count_tokens(self, text: str) -> int:
+        return self.inner.count_tokens(text)
+
+    def embed(self, texts: Sequence[str], *, batch_size: int = 64) -> np.ndarray:
+        with self._lock:
+            known = {t: v for t in texts if (v := self._memo.get(t)) is not None}
+        todo = list(dict.fromkeys(t for t in texts if t not in known))
+        if todo:
+            fresh = self.inner.embed(todo, batch_size=batch_size)
+            with self._lock:
+                for t, v in zip(todo, fresh, strict=True):
+                    known[t] = self._memo[t] = v
+                while len(self._memo) > self.size:
+                    self._memo.popitem(last=False)
+        if not texts:
+            return np.zeros((0, self.dim), dtype=np.float32)
+        return np.stack([known[t] for t in texts]).astype(np.float32, copy=False)
+
+
+class SideView:
+    """A session's uploads alone, with the attributes `qa.engine.QA` reads."""
+
+    def __init__(self, side: SideIndex, embedder: Embedder, settings: Settings) -> None:
+        self.side = side
+        self.embedder = embedder
+        self.chunks = list(side.chunks)
+        self._by_id = {d.doc_id: d for d in side.documents}
+        self._rows = {g.chunk_id: i for i, g in enumerate(side.dense.groups)}
+        self.dense, self.lexical = side.dense, side.lexical
+        self.hybrid = HybridRetriever(
+            side.dense, side.lexical, candidates=settings.candidates, rrf_k=settings.rrf_k
+        )
+
+    def documents(self) -> list[Document]:
+        return list(self._by_id.values())
+
+    def vector(self, chunk_id: str) -> np.ndarray:
+        return self.side.dense.vectors[self._rows[chunk_id]]
+
+    def document(self, doc_id: str) -> Document:
+        try:
+            return self._by_id[doc_id]
+        except KeyError as exc:
+            raise KeyError(f"no document with id {doc_id!r}") from exc
+
+
+class SessionQA:
+    """What a session with uploads asks: main index + uploads, reconciled with the curated index
+    so that a figure an upload states is never shown without the curated answer beside it
+    (`qa.conflicts.reconcile`)."""
+
+    def __init__(self, merged: QA, uploads: QA, curated: QA, documents: Sequence[Document]) -> None:
+        self.merged, self.uploads, self.curated = merged, uploads, curated
+        self.upload_ids = frozenset(d.doc_id for d in documents)
+        self.hidden_ids = frozenset(
+            d.doc_id for d in documents if d.meta.get("stripped_hidden_chars")
+        )
+
+    @property
+    def index(self) -> Any:
+        return self.merged.index
+
+    @property
+    def settings(self) -> Settings:
+        return self.merged.settings
+
+    def search(
+        self, query: str, k: int = 10, filters: Filters | None = None, mode: str = "hybrid"
+    ) -> list[Passage]:
+        return self.merged.search(query, k=k, filters=filters, mode=mode)
+
+    def ask(
+        self, question: str, filters: Filters | None = None, subject_hint: str | None = None
+    ) -> Answer:
+        from qa.conflicts import cites_any, flag_hidden, reconcile
+
+        session = self.merged.ask(question, filters, subject_hint)  # a bad question raises here
+        uploaded = self.uploads.ask(question, filters, subject_hint)
+        if not (cites_any(session, self.upload_ids) or cites_any(uploaded, self.upload_ids)):
+            return session  # the uploads say nothing here: nothing to reconcile
+        curated = self.curated.ask(question, filters, subject_hint)
+        if not curated.abstained and not self._on_subject(question, subject_hint, curated):
+            curated = replace(curated, abstained=True)  # answers something else: not comparable
+        shown = reconcile(session, uploaded, curated, self.upload_ids)
+        return flag_hidden(shown, self.hidden_ids)
+
+    def _on_subject(self, question: str, hint: str | None, curated: Answer) -> bool:
+        """Whether the curated answer is about what the question asks of: a subject (or drug
+        name) the question names is the subject, an alias or in the title of a cited document."""
+        text = f"{question} {hint or ''}"
+        low = f" {' '.join(tokens(text))} "
+        asked = [f.lower() for f in self.curated.focus(text)]
+        for c in curated.citations:
+            doc = self.curated.index.document(c.doc_id)
+            names = [n.lower() for n in (doc.subject, *doc.aliases) if n]
+            if any(f" {' '.join(tokens(n))} " in low for n in names):
+                return True
+            if any(a in " | ".join([*names, doc.title.lower()]) for a in asked):
+                return True
+        return False
+
+
 @dataclass
 class SessionUploads:
     """One browser session's uploaded files (in a private temp folder) and its QA over them."""
@@ -161,7 +287,7 @@ class SessionUploads:
     folder: Path
     documents: list[Document] = field(default_factory=list)
     chunks: list[Chunk] = field(default_factory=list)
-    qa: QA | None = None
+    qa: SessionQA | None = None
 
     def close(self) -> None:
         shutil.rmtree(self.folder, ignore_errors=True)
@@ -212,16 +338,23 @@ def add_documents(
     uploads: SessionUploads,
     documents: Sequence[Document],
     chunks: Sequence[Chunk],
-    main_index: Any,
+    curated: QA,
     settings: Settings,
     make_qa: Callable[[Any, Settings], QA],
-) -> QA:
+) -> SessionQA:
     """Add parsed documents to a session and rebuild its side index and QA view."""
     new_ids = {d.doc_id for d in documents}
     uploads.documents = [d for d in uploads.documents if d.doc_id not in new_ids]
     uploads.documents.extend(documents)
     uploads.chunks = [c for c in uploads.chunks if c.doc_id not in new_ids]
     uploads.chunks.extend(chunks)
-    side = SideIndex.build(uploads.documents, uploads.chunks, main_index.embedder)
-    uploads.qa = make_qa(SessionView(main_index, side, settings), settings)
+    main_index = curated.index
+    memo = MemoEmbedder(main_index.embedder)
+    side = SideIndex.build(uploads.documents, uploads.chunks, main_index.embedder, memo)
+    uploads.qa = SessionQA(
+        make_qa(SessionView(main_index, side, settings, memo), settings),
+        make_qa(SideView(side, memo, settings), settings),
+        curated,
+        uploads.documents,
+    )
     return uploads.qa
