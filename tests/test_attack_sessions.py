@@ -67,7 +67,7 @@ def _rss() -> int:
     raise AssertionError("no VmRSS in /proc/self/status")
 
 
-def _end_session(app: RunningApp, session_hash: str, timeout: float = 30.0) -> bool:
+def _end_session(app: RunningApp, session_hash: str, timeout: float = 120.0) -> bool:
     """Open the session's heartbeat stream and drop it, as a closing browser tab does; True when
     the app then forgets the session."""
     from ui.app import app_state
