@@ -67,17 +67,17 @@ def _rss() -> int:
     raise AssertionError("no VmRSS in /proc/self/status")
 
 
-def _end_session(app: RunningApp, session_hash: str, timeout: float = 120.0) -> bool:
+def _end_session(app: RunningApp, session_hash: str, timeout: float = 60.0) -> bool:
     """Open the session's heartbeat stream and drop it, as a closing browser tab does; True when
     the app then forgets the session."""
     from ui.app import app_state
 
     state = app_state(app.demo)
+    held = state.sessions.get(session_hash)  # before the stream: its end may be seen at once
+    assert held is not None, "the session holds no uploads"
     with httpx.stream("GET", f"{app.url}gradio_api/heartbeat/{session_hash}", timeout=10) as r:
         assert r.status_code == 200
         next(r.iter_lines())  # the first "ALIVE"
-    held = state.sessions.get(session_hash)
-    assert held is not None, "the session holds no uploads"
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if state.sessions.get(session_hash) is None and not held.folder.exists():
