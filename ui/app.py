@@ -79,6 +79,10 @@ class WebState:
             found = self.sessions.get(session)
             if found is not None and found.qa is not None:
                 return found.qa
+        return self.main_qa()
+
+    def main_qa(self) -> QA:
+        """The QA over the main index as it is now (a shared upload may swap it)."""
         with self.lock:
             return self.qa
 
@@ -252,8 +256,7 @@ def build_app(qa: QA, settings: Settings, reload: Callable[[], QA] | None = None
         progress(0.05, desc="saving")
         saved = [store_upload(p, uploads.folder, p.name) for p in paths]
         _discard(paths)  # gradio's cached copy: the upload now lives only in the session folder
-        with state.lock:
-            main = state.qa
+        main = state.main_qa()
         embedder = main.index.embedder
         progress(0.2, desc="reading and chunking")
         parsed = parse_uploads(
@@ -541,7 +544,7 @@ def _ingest_shared(state: WebState, paths: list[Path]) -> None:
             s.sandbox_reads, timeout_s=s.read_timeout_s, memory_bytes=s.read_memory_mb << 20
         ) as read,
     ):
-        embedder = state.qa_for(None).index.embedder
+        embedder = state.main_qa().index.embedder
         summary = ingest_paths(
             s.index_dir,
             paths,

@@ -70,6 +70,13 @@ def merge_by_rank(
     ]
 
 
+def _document(by_id: dict[str, Document], doc_id: str) -> Document:
+    try:
+        return by_id[doc_id]
+    except KeyError as exc:
+        raise KeyError(f"no document with id {doc_id!r}") from exc
+
+
 class MergedRetriever:
     """Searches the main and the side retriever and merges their lists."""
 
@@ -157,10 +164,7 @@ class SessionView:
         return self.main.vector(chunk_id)
 
     def document(self, doc_id: str) -> Document:
-        try:
-            return self._by_id[doc_id]
-        except KeyError as exc:
-            raise KeyError(f"no document with id {doc_id!r}") from exc
+        return _document(self._by_id, doc_id)
 
 
 class MemoEmbedder:
@@ -182,6 +186,8 @@ class MemoEmbedder:
         return self.inner.count_tokens(text)
 
     def embed(self, texts: Sequence[str], *, batch_size: int = 64) -> np.ndarray:
+        if not texts:
+            return np.zeros((0, self.dim), dtype=np.float32)
         with self._lock:
             known = {t: v for t in texts if (v := self._memo.get(t)) is not None}
         todo = list(dict.fromkeys(t for t in texts if t not in known))
@@ -192,8 +198,6 @@ class MemoEmbedder:
                     known[t] = self._memo[t] = v
                 while len(self._memo) > self.size:
                     self._memo.popitem(last=False)
-        if not texts:
-            return np.zeros((0, self.dim), dtype=np.float32)
         return np.stack([known[t] for t in texts]).astype(np.float32, copy=False)
 
 
@@ -218,10 +222,7 @@ class SideView:
         return self.side.dense.vectors[self._rows[chunk_id]]
 
     def document(self, doc_id: str) -> Document:
-        try:
-            return self._by_id[doc_id]
-        except KeyError as exc:
-            raise KeyError(f"no document with id {doc_id!r}") from exc
+        return _document(self._by_id, doc_id)
 
 
 class SessionQA:
