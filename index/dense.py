@@ -28,6 +28,10 @@ def top_k(scores: np.ndarray, k: int) -> np.ndarray:
     """
     if k <= 0 or scores.size == 0:
         return np.zeros(0, dtype=np.int64)
+    if k < scores.size:  # only what ties with or beats the k-th best is sorted
+        kth = np.partition(scores, scores.size - k)[scores.size - k]
+        rows = np.flatnonzero(scores >= kth)
+        return rows[np.lexsort((rows, -scores[rows]))][:k]
     return np.lexsort((np.arange(scores.size), -scores))[:k]
 
 

@@ -36,6 +36,17 @@ class Embedder(Protocol):
 
     def count_tokens(self, text: str) -> int: ...
 
+    def embed_spans(
+        self,
+        texts: Sequence[str],
+        spans: Sequence[Sequence[tuple[int, int]]],
+        *,
+        batch_size: int = 64,
+    ) -> tuple[np.ndarray, list[np.ndarray]]:
+        """`embed(texts)` and, from the same forward pass, one vector per character span of
+        each text (`index.spans.pool_spans`: zero rows for spans cut off by truncation)."""
+        ...
+
 
 def minilm_path() -> Path:
     """The folder of the packaged all-MiniLM-L6-v2 (model.safetensors, tokenizer.json, ...)."""

@@ -9,8 +9,15 @@ from typing import Any
 
 import numpy as np
 
-from index.embedder import MAX_TOKENS, MINILM_NAME, counting_tokenizer, minilm_path
+from index.embedder import (
+    MAX_TOKENS,
+    MINILM_NAME,
+    counting_tokenizer,
+    minilm_path,
+    normalise_rows,
+)
 from index.errors import EmbedderError
+from index.spans import empty, pool_spans
 
 
 class SentenceTransformerEmbedder:
@@ -37,6 +44,8 @@ class SentenceTransformerEmbedder:
         self._model: Any = None
         self._dim: int | None = None
         self._counter = counting_tokenizer(self.path / "tokenizer.json")
+        self._offsets = counting_tokenizer(self.path / "tokenizer.json")
+        self._offsets.enable_truncation(max_length=max_tokens)
 
     @property
     def dim(self) -> int:
@@ -61,6 +70,36 @@ class SentenceTransformerEmbedder:
             show_progress_bar=False,
         )
         return np.ascontiguousarray(vectors, dtype=np.float32)
+
+    def embed_spans(
+        self,
+        texts: Sequence[str],
+        spans: Sequence[Sequence[tuple[int, int]]],
+        *,
+        batch_size: int = 64,
+    ) -> tuple[np.ndarray, list[np.ndarray]]:
+        if not any(spans):
+            return self.embed(texts, batch_size=batch_size), [empty(self.dim) for _ in texts]
+        features = self._load().encode(
+            list(texts),
+            batch_size=batch_size,
+            output_value=None,
+            convert_to_numpy=True,
+            show_progress_bar=False,
+        )
+        vectors = normalise_rows(np.stack([np.asarray(f["sentence_embedding"]) for f in features]))
+        pooled: list[np.ndarray] = []
+        for feats, enc, text_spans in zip(
+            features, self._offsets.encode_batch(list(texts)), spans, strict=True
+        ):
+            hidden = np.asarray(feats["token_embeddings"], dtype=np.float32)
+            offsets = np.asarray(enc.offsets, dtype=np.int64).reshape(-1, 2)
+            if len(offsets) > len(hidden):
+                raise EmbedderError(
+                    f"model {self.name}: {len(hidden)} token vectors for {len(offsets)} tokens"
+                )
+            pooled.append(pool_spans(hidden[: len(offsets)], offsets, text_spans))
+        return vectors, pooled
 
     def _load(self) -> Any:
         if self._model is None:

@@ -2,6 +2,7 @@
 
 <dir>/CURRENT                    text: the live version's name (replaced with os.replace)
 <dir>/versions/<name>/manifest.json, documents.jsonl, chunks.jsonl, vectors.npy,
+                      unit_spans.npy, units.npy (answer-unit vectors, see index/units.py),
                       dense.faiss, bm25/, manifest.sha256 (the manifest's own hash)
 """
 
@@ -34,6 +35,8 @@ MANIFEST_SHA = "manifest.sha256"  # hex sha256 of manifest.json (absent in older
 DOCUMENTS = "documents.jsonl"
 CHUNKS = "chunks.jsonl"
 VECTORS = "vectors.npy"
+UNIT_SPANS = "unit_spans.npy"  # absent in versions written before unit vectors were stored
+UNITS = "units.npy"
 DENSE = "dense.faiss"
 BM25_DIR = "bm25"
 TMP_PREFIX = ".tmp-"
@@ -52,6 +55,8 @@ class VersionData:
     groups: list[ChunkGroup]
     embed_shas: list[str]
     vectors: np.ndarray
+    unit_spans: np.ndarray | None = None
+    unit_vectors: np.ndarray | None = None
 
 
 def current_version(index_dir: Path) -> tuple[str, Path]:
@@ -146,12 +151,39 @@ def read_version(index_dir: Path, *, verify: bool = True, name: str | None = Non
             raise IndexCorrupt(f"{folder / CHUNKS} line {line_no}: {exc!r}") from exc
         groups.append(group)
         shas.append(sha)
-    try:
-        vectors = np.load(folder / VECTORS, allow_pickle=False)
-    except ValueError as exc:
-        raise IndexCorrupt(f"{folder / VECTORS}: {exc}") from exc
+    vectors = _npy(folder / VECTORS)
     _check_counts(folder, manifest, len(documents), len(groups), vectors)
-    return VersionData(name, folder, manifest, manifest_hash, documents, groups, shas, vectors)
+    unit_spans = unit_vectors = None
+    if UNIT_SPANS in manifest.get("files", {}):
+        unit_spans, unit_vectors = _npy(folder / UNIT_SPANS), _npy(folder / UNITS)
+        _check_units(folder, manifest, unit_spans, unit_vectors)
+    return VersionData(
+        name, folder, manifest, manifest_hash, documents, groups, shas, vectors,
+        unit_spans, unit_vectors,
+    )  # fmt: skip
+
+
+def _npy(path: Path) -> np.ndarray:
+    try:
+        return np.load(path, allow_pickle=False)
+    except (ValueError, OSError, EOFError) as exc:
+        raise IndexCorrupt(f"{path}: {exc}") from exc
+
+
+def _check_units(
+    folder: Path, manifest: dict[str, Any], spans: np.ndarray, vectors: np.ndarray
+) -> None:
+    dim = manifest.get("model", {}).get("dim")
+    n = manifest.get("counts", {}).get("units", len(spans))
+    checks = [
+        (f"{UNIT_SPANS} shape", (n, 3), tuple(spans.shape)),
+        (f"{UNIT_SPANS} dtype", "int32", str(spans.dtype)),
+        (f"{UNITS} shape", (n, dim), tuple(vectors.shape)),
+        (f"{UNITS} dtype", "float16", str(vectors.dtype)),
+    ]
+    for field, want, found in checks:
+        if want != found:
+            raise IndexCorrupt(f"{folder}: {field} expected {want}, found {found}")
 
 
 def _check_counts(

@@ -35,6 +35,8 @@ from index.layout import (
     FORMAT_VERSION,
     MANIFEST,
     MANIFEST_SHA,
+    UNIT_SPANS,
+    UNITS,
     VECTORS,
     VERSIONS,
     VersionData,
@@ -56,7 +58,9 @@ from index.records import (
     document_json,
     group_json,
 )
+from index.spans import shifted
 from index.types import Passage, Retriever
+from index.units import UNIT_DTYPE, UnitTable, chunk_units
 from ingest.types import Chunk, Document
 
 CONTEXT_RULE = "<subject or title> — <section>: <text>"
@@ -160,10 +164,10 @@ def _update(
     gone = set(replaced) | set(removed)
     new_chunks = [c for _, cs in changed.values() for c in cs]
     groups = _regroup(prev.groups if prev else [], gone, new_chunks)
-    cache: dict[str, np.ndarray] = {}
+    cache: dict[str, Embedded] = {}
     if prev is not None and same_model:
-        cache = {sha: prev.vectors[i] for i, sha in enumerate(prev.embed_shas)}
-    shas, vectors, embedded = _vectors(groups, cache, embedder, batch_size, progress)
+        cache = _cached(prev)
+    shas, embedded_rows, embedded = _vectors(groups, cache, embedder, batch_size, progress)
     reused = sum(1 for s in shas if s in cache)
 
     records = [r for d, r in prev_docs.items() if d not in gone and d not in changed]
@@ -172,7 +176,7 @@ def _update(
     kind = resolve_kind(dense_kind, len(groups), ann_min_chunks)
     settings = {"chunker": chunker, "identity": identity, "kind": kind}
     settings["requested"] = {"dense_kind": dense_kind, "ann_min_chunks": ann_min_chunks}
-    name, manifest_hash = _write_version(root, prev, records, groups, shas, vectors, settings)
+    name, manifest_hash = _write_version(root, prev, records, groups, shas, embedded_rows, settings)
     return UpdateReport(
         added=tuple(added),
         replaced=tuple(replaced),
@@ -224,37 +228,83 @@ def _regroup(
     return sorted(groups, key=lambda g: (group_order(g.chunk), g.chunk_id))
 
 
+@dataclass(frozen=True)
+class Embedded:
+    """A chunk's vector and its answer units' spans and vectors, from one forward pass."""
+
+    vector: np.ndarray
+    spans: np.ndarray  # (k, 2) start, end in the chunk's text
+    units: np.ndarray  # (k, dim)
+
+
+def _cached(prev: VersionData) -> dict[str, Embedded]:
+    """Embedded rows of the previous version by embed sha (an older version without unit
+    vectors gives none: its chunks are embedded again)."""
+    if prev.unit_spans is None or prev.unit_vectors is None:
+        return {}
+    table = UnitTable(prev.unit_spans, prev.unit_vectors, len(prev.groups))
+    out: dict[str, Embedded] = {}
+    for row, sha in enumerate(prev.embed_shas):
+        spans, units = table.for_row(row)
+        out[sha] = Embedded(prev.vectors[row], spans, units)
+    return out
+
+
 def _vectors(
     groups: Sequence[ChunkGroup],
-    cache: dict[str, np.ndarray],
+    cache: dict[str, Embedded],
     embedder: Embedder,
     batch_size: int,
     progress: Callable[[int, int], None] | None,
-) -> tuple[list[str], np.ndarray, int]:
-    """(embed sha per group, vectors, number of texts embedded); cached texts are not embedded."""
+) -> tuple[list[str], list[Embedded], int]:
+    """(embed sha per group, embedded rows, number of texts embedded); a cached text whose
+    units are unchanged is not embedded again. Texts go to the embedder sorted by length."""
     texts = [embed_text(g.chunk) for g in groups]
     shas = [sha256_text(t) for t in texts]
-    todo = {s: t for s, t in zip(shas, texts, strict=True) if s not in cache}
-    items = list(todo.items())
-    fresh: dict[str, np.ndarray] = {}
+    units = [chunk_units(g.chunk) for g in groups]
+    todo: dict[str, int] = {}
+    for row, sha in enumerate(shas):
+        hit = cache.get(sha)
+        if hit is not None and hit.spans.tolist() == [list(u) for u in units[row]]:
+            continue
+        cache.pop(sha, None)
+        todo.setdefault(sha, row)
+    items = sorted(todo.items(), key=lambda item: (len(texts[item[1]]), item[0]))
+    fresh: dict[str, Embedded] = {}
     total = len(items)
     if progress is not None:
         progress(0, total)
     step = max(1, batch_size)
     for start in range(0, total, step):
-        batch = items[start : start + step]
-        out = embedder.embed([t for _, t in batch], batch_size=step)
+        rows = [row for _, row in items[start : start + step]]
+        batch = [texts[r] for r in rows]
+        spans = [shifted(units[r], len(texts[r]) - len(groups[r].chunk.text)) for r in rows]
+        out, pooled = embedder.embed_spans(batch, spans, batch_size=step)
         if out.shape != (len(batch), embedder.dim):
             raise EmbedderError(
                 f"embedder {embedder.name} returned shape {out.shape}, "
                 f"expected {(len(batch), embedder.dim)}"
             )
-        fresh.update(zip([s for s, _ in batch], out.astype(np.float32), strict=True))
+        for r, v, u in zip(rows, out.astype(np.float32), pooled, strict=True):
+            span_array = np.asarray(units[r], dtype=np.int32).reshape(-1, 2)
+            fresh[shas[r]] = Embedded(v, span_array, u)
         if progress is not None:
             progress(min(start + step, total), total)
-    rows = [cache[s] if s in cache else fresh[s] for s in shas]
-    vectors = np.stack(rows).astype(np.float32) if rows else np.zeros((0, embedder.dim), "float32")
-    return shas, vectors, total
+    rows_out = [cache[s] if s in cache else fresh[s] for s in shas]
+    return shas, rows_out, total
+
+
+def _unit_arrays(rows: Sequence[Embedded], dim: int) -> tuple[np.ndarray, np.ndarray]:
+    """unit_spans.npy (row, start, end as int32) and units.npy (float16) of a version."""
+    spans = [
+        np.column_stack([np.full(len(e.spans), i, dtype=np.int32), e.spans.astype(np.int32)])
+        for i, e in enumerate(rows)
+        if len(e.spans)
+    ]
+    vectors = [e.units for e in rows if len(e.spans)]
+    if not spans:
+        return np.zeros((0, 3), np.int32), np.zeros((0, dim), UNIT_DTYPE)
+    return np.concatenate(spans), np.concatenate(vectors).astype(UNIT_DTYPE)
 
 
 def _write_version(
@@ -263,15 +313,22 @@ def _write_version(
     records: Sequence[dict[str, Any]],
     groups: Sequence[ChunkGroup],
     shas: Sequence[str],
-    vectors: np.ndarray,
+    rows: Sequence[Embedded],
     settings: dict[str, Any],
 ) -> tuple[str, str]:
     """Build the version in a temp folder, then publish it; returns (name, manifest hash)."""
+    dim = int(settings["identity"]["dim"])
+    vectors = np.zeros((len(rows), dim), dtype=np.float32)
+    for i, e in enumerate(rows):
+        vectors[i] = e.vector
+    unit_spans, unit_vectors = _unit_arrays(rows, dim)
     tmp = new_tmp_folder(root)
     try:
         _write_lines(tmp / DOCUMENTS, records)
         _write_lines(tmp / CHUNKS, [group_json(g, s) for g, s in zip(groups, shas, strict=True)])
         write_durable(tmp / VECTORS, npy_bytes(vectors))
+        write_durable(tmp / UNIT_SPANS, npy_bytes(unit_spans))
+        write_durable(tmp / UNITS, npy_bytes(unit_vectors))
         index, params = build_faiss(vectors, settings["kind"])
         write_durable(tmp / DENSE, faiss.serialize_index(index).tobytes())
         lexical = LexicalRetriever(groups)
@@ -298,6 +355,7 @@ def _write_version(
                 "documents": len(records),
                 "chunks": len(groups),
                 "occurrences": sum(len(g.occurrences) for g in groups),
+                "units": len(unit_spans),
             },
             "corpus_hash": sha256_text(
                 canonical(sorted([r["doc_id"], r["text_sha"]] for r in records))
@@ -375,6 +433,12 @@ class ClinqaIndex:
         self._docs = {d["doc_id"]: document_from_json(d) for d in data.documents}
         self._rows = {g.chunk_id: i for i, g in enumerate(data.groups)}
         self.vectors = data.vectors
+        self.units: UnitTable | None = None
+        if data.unit_spans is not None and data.unit_vectors is not None:
+            try:
+                self.units = UnitTable(data.unit_spans, data.unit_vectors, len(data.groups))
+            except ValueError as exc:
+                raise IndexCorrupt(f"{data.path / UNIT_SPANS}: {exc}") from exc
         dense = self.manifest["dense"]
         self.dense = DenseRetriever(
             data.groups,
@@ -464,6 +528,13 @@ class ClinqaIndex:
 
     def vector(self, chunk_id: str) -> np.ndarray:
         return self.vectors[self._row(chunk_id)]
+
+    def unit_vectors(self, chunk_id: str) -> tuple[np.ndarray, np.ndarray] | None:
+        """((k, 2) unit offsets in the chunk's text, (k, dim) vectors) stored at ingest, or None
+        (an index written before unit vectors were stored)."""
+        if self.units is None:
+            return None
+        return self.units.for_row(self._row(chunk_id))
 
     def search(self, query: str, k: int = 10, mode: str = "hybrid") -> list[Passage]:
         """Shortcut to one retriever: "hybrid", "dense" or "lexical"."""

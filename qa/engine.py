@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import re
 import time
 from collections import Counter
@@ -12,8 +13,10 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from index.context import embed_text
+from index.spans import shifted
 from index.types import Filters, Passage, Retriever
 from ingest.text import split_units
+from ingest.types import Chunk
 from qa.compose import Unit, cite, compose, display
 from qa.errors import QueryError
 from qa.generate import build_messages, check
@@ -24,11 +27,13 @@ from qa.rerank import about, rerank
 from qa.settings import Settings
 from qa.synonyms import ALL_GROUPS, SynonymTable, expand_query
 from qa.terms import (
+    Scope,
     content_terms,
     coverage,
     generic_word,
     idf,
     looks_like_drug,
+    scope,
     stem,
     tokens,
 )
@@ -36,7 +41,6 @@ from qa.types import ABSTAIN_TEXT, Answer, Citation
 
 if TYPE_CHECKING:
     from index.store import ClinqaIndex
-    from ingest.types import Chunk
 
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ud800-\udfff]")
 _DIGIT = re.compile(r"\d")
@@ -82,13 +86,14 @@ class QuestionTerms:
     vector: np.ndarray
     required: tuple[tuple[str, ...], ...] = ()  # a dose question's patient groups and routes
 
-    def coverage(self, text: str) -> float:
+    def coverage(self, text: str | Scope) -> float:
         return coverage(self.terms, text, self.weights, self.alternatives)
 
-    def missing(self, text: str) -> int:
+    def missing(self, text: str | Scope) -> int:
         """How many rare question terms `text` never mentions."""
+        where = scope(text) if isinstance(text, str) else text
         return sum(
-            1 for t in self.rare if coverage([t], text, self.weights, self.alternatives) == 0
+            1 for t in self.rare if coverage([t], where, self.weights, self.alternatives) == 0
         )
 
 
@@ -332,9 +337,9 @@ class QA:
         plus IDF-weighted coverage of the question's words, less a penalty per rare question word
         it never mentions."""
         c = p.chunk
-        scope = f"{_context(c)} {c.text}"
+        where = _chunk_scope(c)
         cos = float(self.index.vector(c.chunk_id) @ qt.vector)
-        return P_COS * cos + P_COV * qt.coverage(scope) - P_MISSING * qt.missing(scope)
+        return P_COS * cos + P_COV * qt.coverage(where) - P_MISSING * qt.missing(where)
 
     def _select(
         self, qt: QuestionTerms, intent: Intent, focus: Sequence[str], ranked: Sequence[Passage]
@@ -398,8 +403,7 @@ class QA:
             # interactions, not by a gentamicin study that mentions no aldesleukin dose.
             in_section = [u for u in candidates if section_matches(intent, u.passage.chunk.section)]
             candidates = in_section or candidates
-        vectors = self.index.embedder.embed([_unit_context(u) for u in candidates], batch_size=64)
-        cos = vectors @ qt.vector
+        cos = self._unit_vectors(candidates) @ qt.vector
         scored: list[Unit] = []
         for u, sim in zip(candidates, cos, strict=True):
             c = u.passage.chunk
@@ -411,7 +415,7 @@ class QA:
                 score += W_SECTION  # "What is X?" is answered by a definition's opening
             if len(display(u.text).split()) < 4:
                 score -= W_SHORT  # a heading or a lone list item rarely answers on its own
-            score -= W_MISSING * qt.missing(f"{context} {c.text}")
+            score -= W_MISSING * qt.missing(_chunk_scope(c))
             scored.append(replace(u, score=round(score, 6)))
         scored.sort(key=lambda u: u.score, reverse=True)
         best = scored[0]
@@ -423,6 +427,46 @@ class QA:
             key=lambda u: (0, u.start) if regimen and _same_paragraph(best, u) else (1, -u.score)
         )
         return [best, *chosen], ""
+
+    def _unit_vectors(self, units: Sequence[Unit]) -> np.ndarray:
+        """One L2-normalised vector per unit: the vector stored at ingest (pooled from its
+        chunk's forward pass, index/spans.py), else pooled now from one pass over the chunk (an
+        uploaded document, an index written before unit vectors were stored), else the unit
+        embedded alone in its context (a unit past the model's token limit)."""
+        out = np.zeros((len(units), self.index.embedder.dim), dtype=np.float32)
+        by_chunk: dict[str, list[int]] = {}
+        for i, u in enumerate(units):
+            by_chunk.setdefault(u.passage.chunk.chunk_id, []).append(i)
+        todo: dict[str, list[int]] = {}
+        for chunk_id, rows in by_chunk.items():
+            stored = self.index.unit_vectors(chunk_id)
+            where = (
+                {} if stored is None else {tuple(ab): j for j, ab in enumerate(stored[0].tolist())}
+            )
+            for i in rows:
+                c = units[i].passage.chunk
+                j = where.get((units[i].start - c.start, units[i].end - c.start))
+                if stored is not None and j is not None and stored[1][j].any():
+                    out[i] = stored[1][j]
+                else:
+                    todo.setdefault(chunk_id, []).append(i)
+        if todo:
+            chunks = [units[rows[0]].passage.chunk for rows in todo.values()]
+            texts = [embed_text(c) for c in chunks]
+            spans = [
+                shifted(
+                    [(units[i].start - c.start, units[i].end - c.start) for i in rows],
+                    len(t) - len(c.text),
+                )
+                for c, t, rows in zip(chunks, texts, todo.values(), strict=True)
+            ]
+            _, pooled = self.index.embedder.embed_spans(texts, spans)
+            for rows, vecs in zip(todo.values(), pooled, strict=True):
+                out[rows] = vecs
+        alone = [i for i in range(len(units)) if not out[i].any()]
+        if alone:
+            out[alone] = self.index.embedder.embed([_unit_context(units[i]) for i in alone])
+        return out
 
     def _only_names(self, text: str, c: Chunk) -> bool:
         """True for a heading line that only repeats the chunk's subject (or another name of
@@ -530,6 +574,12 @@ def _fit(units: Sequence[Unit], max_units: int, max_chars: int) -> list[Unit]:
 def _context(c: Chunk) -> str:
     """The words that place a chunk: its subject, title and section."""
     return " ".join(x for x in (c.subject, c.title, c.section) if x)
+
+
+@functools.lru_cache(maxsize=8192)
+def _chunk_scope(c: Chunk) -> Scope:
+    """A chunk's words with its context, read once (a passage is scored, then its units)."""
+    return scope(f"{_context(c)} {c.text}")
 
 
 def _unit_context(u: Unit) -> str:

@@ -6,6 +6,7 @@ import functools
 import math
 import re
 from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 
 _TOKEN = re.compile(r"[a-z0-9]+(?:[-'][a-z0-9]+)*")
 
@@ -158,9 +159,26 @@ def idf(df: int, n_docs: int) -> float:
     return math.log((n_docs + 1) / (df + 0.5))
 
 
+@dataclass(frozen=True)
+class Scope:
+    """A text read once for matching: lower case, and the stems of its tokens."""
+
+    low: str
+    stems: frozenset[str]
+
+
+def scope(text: str) -> Scope:
+    """`text` tokenised and stemmed once, for several `coverage` calls.
+
+    >>> sorted(scope("Aldesleukin doses").stems)
+    ['aldesleukin', 'dos']
+    """
+    return Scope(text.lower(), frozenset(stem(t) for t in tokens(text)))
+
+
 def coverage(
     query_terms: Iterable[str],
-    text: str,
+    text: str | Scope,
     weights: Mapping[str, float],
     alternatives: Mapping[str, Iterable[str]] | None = None,
 ) -> float:
@@ -171,19 +189,23 @@ def coverage(
     >>> coverage(["half-life", "aldesleukin"], "aldesleukin", {})
     0.5
     """
-    stems = {stem(t) for t in tokens(text)}
-    low = text.lower()
+    where = scope(text) if isinstance(text, str) else text
     total = found = 0.0
     for term in query_terms:
         w = weights.get(term, 1.0)
         total += w
         options = [term, *(alternatives or {}).get(term, ())]
-        if any(_present(opt, stems, low) for opt in options):
+        if any(_present(opt, where) for opt in options):
             found += w
     return found / total if total else 0.0
 
 
-def _present(term: str, stems: set[str], low: str) -> bool:
+def _present(term: str, where: Scope) -> bool:
     if " " in term or "-" in term:
-        return re.search(r"(?<![a-z0-9])" + re.escape(term) + r"(?![a-z0-9])", low) is not None
-    return stem(term) in stems
+        return _phrase(term).search(where.low) is not None
+    return stem(term) in where.stems
+
+
+@functools.lru_cache(maxsize=1 << 14)
+def _phrase(term: str) -> re.Pattern[str]:
+    return re.compile(r"(?<![a-z0-9])" + re.escape(term) + r"(?![a-z0-9])")

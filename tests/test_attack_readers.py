@@ -75,6 +75,7 @@ class MemoEmbedder:
         self.max_tokens: int = inner.max_tokens
         self.misses = 0
         self._memo: dict[str, np.ndarray] = {}
+        self._spans: dict[tuple[str, tuple[tuple[int, int], ...]], Any] = {}
         self._lock = threading.Lock()
 
     @property
@@ -94,6 +95,25 @@ class MemoEmbedder:
                 self._memo.update(zip(todo, out, strict=True))
                 self.misses += len(todo)
         return np.stack([self._memo[t] for t in texts]).astype(np.float32)
+
+    def embed_spans(
+        self,
+        texts: Sequence[str],
+        spans: Sequence[Sequence[tuple[int, int]]],
+        *,
+        batch_size: int = 64,
+    ) -> tuple[np.ndarray, list[np.ndarray]]:
+        keys = [(t, tuple(s)) for t, s in zip(texts, spans, strict=True)]
+        todo = [k for k in dict.fromkeys(keys) if k not in self._spans]
+        if todo:
+            out, pooled = self.inner.embed_spans(
+                [t for t, _ in todo], [s for _, s in todo], batch_size=batch_size
+            )
+            with self._lock:
+                self._spans.update(zip(todo, zip(out, pooled, strict=True), strict=True))
+                self.misses += len(todo)
+        rows = [self._spans[k] for k in keys]
+        return np.stack([v for v, _ in rows]).astype(np.float32), [u for _, u in rows]
 
 
 def version_docs(v: int) -> Docs:

@@ -64,3 +64,13 @@ def test_resolve_kind() -> None:
     assert resolve_kind("ivf", 3, 50_000) == "ivf"
     with pytest.raises(ValueError, match="'annoy'"):
         resolve_kind("annoy", 3, 50_000)
+
+
+def test_top_k_equals_a_full_sort_on_seeded_scores_with_ties() -> None:
+    rng = np.random.default_rng(5)
+    for _ in range(500):
+        n = int(rng.integers(1, 80))
+        scores = rng.integers(0, 6, size=n).astype(np.float64)  # many ties, many zeros
+        k = int(rng.integers(1, 90))
+        reference = np.lexsort((np.arange(n), -scores))[:k]
+        assert top_k(scores, k).tolist() == reference.tolist(), (scores.tolist(), k)

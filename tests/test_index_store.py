@@ -20,6 +20,7 @@ from index.errors import IndexCorrupt, IndexInputError, IndexMismatch, IndexMiss
 from index.groups import ChunkGroup
 from index.lexical import LexicalRetriever
 from index.store import ClinqaIndex, update_index
+from ingest.text import split_units
 from ingest.types import JOURNAL
 
 SETTINGS = {"name": "test-chunker", "max_chars": 400}
@@ -85,10 +86,13 @@ def test_manifest_records_how_the_index_was_built(tmp_path: Path, embedder) -> N
         "max_tokens": 256,
     }
     assert manifest["chunker"] == SETTINGS and manifest["dense"]["kind"] == "flat"
+    units = {c.chunk_id: len(split_units(c.text)) for _, cs in docs for c in cs}
     assert manifest["counts"] == {"documents": 12, "chunks": report.chunks_total,
-                                  "occurrences": sum(len(cs) for _, cs in docs)}  # fmt: skip
+                                  "occurrences": sum(len(cs) for _, cs in docs),
+                                  "units": sum(units.values())}  # fmt: skip
     files = manifest["files"]
     assert {"documents.jsonl", "chunks.jsonl", "vectors.npy", "dense.faiss"} <= set(files)
+    assert {"unit_spans.npy", "units.npy"} <= set(files)
     assert any(name.startswith("bm25/") for name in files)
     for name, meta in files.items():
         assert (folder / name).stat().st_size == meta["size"]

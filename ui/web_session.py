@@ -26,7 +26,9 @@ from index.fusion import rrf
 from index.groups import ChunkGroup
 from index.hybrid import HybridRetriever
 from index.lexical import LexicalRetriever
+from index.spans import shifted
 from index.types import Filters, Passage, Retriever
+from index.units import chunk_units
 from ingest.types import Chunk, Document
 from qa.terms import tokens
 
@@ -114,6 +116,7 @@ class SideIndex:
     chunks: tuple[Chunk, ...]
     dense: DenseRetriever
     lexical: LexicalRetriever
+    units: dict[str, tuple[np.ndarray, np.ndarray]] = field(default_factory=dict)
 
     @classmethod
     def build(
@@ -124,12 +127,18 @@ class SideIndex:
         query_embedder: Embedder | None = None,
     ) -> SideIndex:
         groups = group_chunks(chunks)
-        if groups:
-            vectors = embedder.embed([embed_text(g.chunk) for g in groups], batch_size=32)
-        else:
-            vectors = np.zeros((0, embedder.dim), dtype=np.float32)
+        texts = [embed_text(g.chunk) for g in groups]
+        spans = [chunk_units(g.chunk) for g in groups]
+        shifts = [len(t) - len(g.chunk.text) for t, g in zip(texts, groups, strict=True)]
+        vectors, pooled = embedder.embed_spans(
+            texts, [shifted(sp, by) for sp, by in zip(spans, shifts, strict=True)], batch_size=32
+        )
+        units = {
+            g.chunk_id: (np.asarray(sp, dtype=np.int32).reshape(-1, 2), vecs)
+            for g, sp, vecs in zip(groups, spans, pooled, strict=True)
+        }
         dense = DenseRetriever(groups, vectors, query_embedder or embedder, kind="flat")
-        return cls(tuple(documents), tuple(chunks), dense, LexicalRetriever(groups))
+        return cls(tuple(documents), tuple(chunks), dense, LexicalRetriever(groups), units)
 
 
 class SessionView:
@@ -162,6 +171,11 @@ class SessionView:
         if row is not None:
             return self.side.dense.vectors[row]
         return self.main.vector(chunk_id)
+
+    def unit_vectors(self, chunk_id: str) -> tuple[np.ndarray, np.ndarray] | None:
+        if chunk_id in self._side_rows:
+            return self.side.units.get(chunk_id)
+        return self.main.unit_vectors(chunk_id)
 
     def document(self, doc_id: str) -> Document:
         return _document(self._by_id, doc_id)
@@ -200,6 +214,15 @@ class MemoEmbedder:
                     self._memo.popitem(last=False)
         return np.stack([known[t] for t in texts]).astype(np.float32, copy=False)
 
+    def embed_spans(
+        self,
+        texts: Sequence[str],
+        spans: Sequence[Sequence[tuple[int, int]]],
+        *,
+        batch_size: int = 64,
+    ) -> tuple[np.ndarray, list[np.ndarray]]:
+        return self.inner.embed_spans(texts, spans, batch_size=batch_size)
+
 
 class SideView:
     """A session's uploads alone, with the attributes `qa.engine.QA` reads."""
@@ -220,6 +243,9 @@ class SideView:
 
     def vector(self, chunk_id: str) -> np.ndarray:
         return self.side.dense.vectors[self._rows[chunk_id]]
+
+    def unit_vectors(self, chunk_id: str) -> tuple[np.ndarray, np.ndarray] | None:
+        return self.side.units.get(chunk_id)
 
     def document(self, doc_id: str) -> Document:
         return _document(self._by_id, doc_id)

@@ -1,0 +1,168 @@
+"""Answer-unit vectors: pooled from the chunk's own forward pass at ingest, stored in the index
+folder, read by QA instead of embedding every candidate sentence at query time."""
+
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+from fixtures_index import corpus, embedder, int8_embedder  # noqa: F401
+
+from index.context import embed_text
+from index.errors import IndexCorrupt
+from index.spans import pool_spans, shifted, span_tokens
+from index.store import ClinqaIndex, update_index
+from index.units import chunk_units
+from qa.engine import QA
+from qa.settings import Settings
+
+SETTINGS = {"name": "test-chunker", "max_chars": 400}
+QUESTIONS = [
+    "What is the starting dose of metformin?",
+    "Is warfarin contraindicated in pregnancy?",
+    "What does aldesleukin cause in the capillaries?",
+    "How is lisinopril dosed in heart failure?",
+]
+
+
+def test_pool_spans_matches_a_brute_force_mean() -> None:
+    rng = np.random.default_rng(11)
+    hidden = rng.normal(size=(40, 8)).astype(np.float32)
+    ends = np.cumsum(rng.integers(1, 6, size=38))
+    offsets = np.array([[0, 0], *[[e - 1, e] for e in ends], [0, 0]])  # [CLS] ... [SEP]
+    spans = [(0, 20), (20, 60), (60, 500), (1000, 1010)]
+    got = pool_spans(hidden, offsets, spans)
+    for row, (a, b) in zip(got, spans, strict=True):
+        inside = [t for t, (s, e) in enumerate(offsets) if e > s and s < b and e > a]
+        if not inside:
+            assert not row.any()  # past the truncated end: a zero row
+            continue
+        want = hidden[inside].mean(axis=0)
+        np.testing.assert_allclose(row, want / np.linalg.norm(want), rtol=1e-5, atol=1e-6)
+    first = offsets[1]
+    assert span_tokens(offsets, 0, int(first[1])).tolist() == [1]  # [CLS] (0, 0) never counts
+
+
+@pytest.mark.parametrize("which", ["embedder", "int8_embedder"])
+def test_a_unit_vector_is_nearest_its_own_sentence(which: str, request: Any) -> None:
+    emb = request.getfixturevalue(which)
+    text = (
+        "metformin — Dosage: Starting dose: 500 mg orally twice a day with meals. "
+        "Lactic acidosis is a rare but serious complication. "
+        "Store tablets at room temperature away from moisture."
+    )
+    starts = [text.index(w) for w in ("Starting", "Lactic", "Store")]
+    spans = list(zip(starts, [starts[1] - 1, starts[2] - 1, len(text)], strict=True))
+    vectors, pooled = emb.embed_spans([text, "a short text"], [spans, []])
+    np.testing.assert_allclose(vectors, emb.embed([text, "a short text"]), atol=1e-5)
+    assert pooled[1].shape == (0, emb.dim)
+    alone = emb.embed([text[a:b] for a, b in spans])
+    sims = pooled[0] @ alone.T
+    assert [int(i) for i in sims.argmax(axis=1)] == [0, 1, 2], sims.round(3)
+    whole = emb.embed_spans([text], [[(0, len(text))]])[1][0][0]
+    assert float(whole @ vectors[0]) > 0.98  # all tokens but [CLS]/[SEP]: the text's own vector
+
+
+def test_stored_unit_vectors_are_those_of_a_fresh_forward_pass(
+    tmp_path: Path,
+    int8_embedder: Any,  # noqa: F811
+) -> None:
+    docs = corpus()
+    report = update_index(tmp_path, docs, int8_embedder, chunker_settings=SETTINGS)
+    ix = ClinqaIndex.load(tmp_path, int8_embedder)
+    assert ix.units is not None and len(ix.units.spans) == ix.manifest["counts"]["units"]
+    for chunk in ix.chunks[:12]:
+        stored = ix.unit_vectors(chunk.chunk_id)
+        assert stored is not None
+        spans, vectors = stored
+        units = chunk_units(chunk)
+        assert spans.tolist() == [list(u) for u in units]
+        text = embed_text(chunk)
+        fresh = int8_embedder.embed_spans([text], [shifted(units, len(text) - len(chunk.text))])
+        np.testing.assert_allclose(vectors, fresh[1][0], atol=2e-3)  # float16 on disk
+    # re-ingest of unchanged text embeds nothing and keeps the unit vectors
+    again = update_index(tmp_path, docs, int8_embedder, chunker_settings=SETTINGS, replace_all=True)
+    assert again.chunks_embedded == 0 and not again.written
+    # an edited document is embedded again, the rest of the units are reused
+    edited = [
+        (dataclasses.replace(d, meta={**d.meta, "rev": 2}), cs) if i == 0 else (d, cs)
+        for i, (d, cs) in enumerate(docs)
+    ]
+    third = update_index(tmp_path, edited, int8_embedder, chunker_settings=SETTINGS)
+    assert third.written and third.chunks_embedded == 0  # same chunk texts: vectors reused
+    ix3 = ClinqaIndex.load(tmp_path, int8_embedder)
+    assert ix3.units is not None
+    np.testing.assert_array_equal(ix3.units.vectors, ix.units.vectors)
+    assert report.chunks_total == third.chunks_total
+
+
+class Counting:
+    """An embedder wrapper that counts what QA asks of the model at query time."""
+
+    def __init__(self, inner: Any) -> None:
+        self.inner = inner
+        self.name, self.backend, self.max_tokens = inner.name, inner.backend, inner.max_tokens
+        self.dim = inner.dim
+        self.texts = 0
+        self.span_texts = 0
+
+    def count_tokens(self, text: str) -> int:
+        return int(self.inner.count_tokens(text))
+
+    def embed(self, texts: Any, *, batch_size: int = 64) -> np.ndarray:
+        self.texts += len(texts)
+        return np.asarray(self.inner.embed(texts, batch_size=batch_size))
+
+    def embed_spans(self, texts: Any, spans: Any, *, batch_size: int = 64) -> Any:
+        self.span_texts += len(texts)
+        return self.inner.embed_spans(texts, spans, batch_size=batch_size)
+
+
+def test_qa_reads_stored_unit_vectors_and_pools_the_same_ones_without_them(
+    tmp_path: Path,
+    int8_embedder: Any,  # noqa: F811
+) -> None:
+    update_index(tmp_path, corpus(), int8_embedder, chunker_settings=SETTINGS)
+    counting = Counting(int8_embedder)
+    stored = QA(ClinqaIndex.load(tmp_path, counting), Settings())
+    answers = [stored.ask(q) for q in QUESTIONS]
+    assert sum(not a.abstained for a in answers) >= 3  # positive control: it answers
+    # the query path embeds the question (for retrieval and for scoring), never a sentence
+    assert counting.span_texts == 0 and counting.texts <= 2 * len(QUESTIONS), counting.texts
+    # an index without unit vectors pools them at query time from one pass per chunk
+    old = ClinqaIndex.load(tmp_path, counting)
+    old.units = None
+    pooled = QA(old, Settings())
+    for q, a in zip(QUESTIONS, answers, strict=True):
+        b = pooled.ask(q)
+        assert (b.abstained, b.answer) == (a.abstained, a.answer), q
+        assert [round(p.score, 2) for p in b.passages] == [round(p.score, 2) for p in a.passages]
+    assert counting.span_texts > 0
+
+
+def test_unit_files_that_do_not_fit_the_manifest_are_refused(
+    tmp_path: Path,
+    int8_embedder: Any,  # noqa: F811
+) -> None:
+    import json
+
+    from index.files import sha256_bytes, sha256_text
+    from index.layout import MANIFEST, MANIFEST_SHA, UNIT_SPANS, npy_bytes
+
+    report = update_index(tmp_path, corpus(), int8_embedder, chunker_settings=SETTINGS)
+    ClinqaIndex.load(tmp_path, int8_embedder)  # positive control: the build loads
+    folder = tmp_path / "versions" / report.version
+    spans = np.load(folder / UNIT_SPANS, allow_pickle=False)
+    spans[[0, -1]] = spans[[-1, 0]]  # rows out of order, consistently re-hashed
+    data = npy_bytes(spans)
+    (folder / UNIT_SPANS).write_bytes(data)
+    manifest = json.loads((folder / MANIFEST).read_text())
+    manifest["files"][UNIT_SPANS] = {"sha256": sha256_bytes(data), "size": len(data)}
+    text = json.dumps(manifest, indent=2, ensure_ascii=False)
+    (folder / MANIFEST).write_text(text, encoding="utf-8")
+    (folder / MANIFEST_SHA).write_text(sha256_text(text) + "\n")
+    with pytest.raises(IndexCorrupt, match="unit rows are not sorted"):
+        ClinqaIndex.load(tmp_path, int8_embedder)
