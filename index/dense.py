@@ -72,6 +72,27 @@ def build_faiss(vectors: np.ndarray, kind: str) -> tuple[Any, dict[str, Any]]:
     return index, params
 
 
+class _Held(np.ndarray):
+    """An array over memory a FAISS index owns; it keeps the index alive."""
+
+    owner: Any = None
+
+
+def flat_vectors(index: Any) -> np.ndarray | None:
+    """A zero-copy, read-only view of the vectors a flat or HNSW-flat FAISS index holds (None for
+    kinds that keep no flat copy, such as IVF): the index's copy serves both FAISS and the
+    filtered and relevance scoring, instead of a second one beside it.
+    """
+    flat = faiss.downcast_index(index.storage) if hasattr(index, "storage") else index
+    if not isinstance(flat, faiss.IndexFlat) or flat.ntotal == 0:
+        return None
+    n, d = int(flat.ntotal), int(flat.d)
+    view = faiss.rev_swig_ptr(flat.get_xb(), n * d).reshape(n, d).view(_Held)
+    view.owner = index
+    view.setflags(write=False)
+    return view
+
+
 class DenseRetriever:
     """Rows of `vectors` are `groups`; the query is embedded with `embedder`."""
 
@@ -91,10 +112,13 @@ class DenseRetriever:
         if len(groups) != vectors.shape[0]:
             raise ValueError(f"{len(groups)} chunks but {vectors.shape[0]} vectors")
         self.groups = list(groups)
-        self.vectors = np.ascontiguousarray(vectors, dtype=np.float32)
         self.embedder = embedder
         if index is None:
-            index, params = build_faiss(self.vectors, kind)
+            index, params = build_faiss(np.ascontiguousarray(vectors, dtype=np.float32), kind)
+        held = flat_vectors(index)
+        if held is not None and held.shape != vectors.shape:
+            raise ValueError(f"FAISS index holds {held.shape} vectors, expected {vectors.shape}")
+        self.vectors = held if held is not None else np.ascontiguousarray(vectors, np.float32)
         self.index = index
         self.kind = kind
         self.params = dict(params or {})

@@ -25,6 +25,7 @@ import numpy as np
 from index.errors import IndexCorrupt, IndexMissing
 from index.files import atomic_write, file_digest, fsync_path, fsync_tree, sha256_bytes
 from index.groups import ChunkGroup
+from index.npy_rows import NpyRows
 from index.records import group_from_json
 
 FORMAT_VERSION = 1
@@ -56,7 +57,7 @@ class VersionData:
     embed_shas: list[str]
     vectors: np.ndarray
     unit_spans: np.ndarray | None = None
-    unit_vectors: np.ndarray | None = None
+    unit_vectors: NpyRows | None = None  # read on demand, not held in memory
 
 
 def current_version(index_dir: Path) -> tuple[str, Path]:
@@ -155,7 +156,7 @@ def read_version(index_dir: Path, *, verify: bool = True, name: str | None = Non
     _check_counts(folder, manifest, len(documents), len(groups), vectors)
     unit_spans = unit_vectors = None
     if UNIT_SPANS in manifest.get("files", {}):
-        unit_spans, unit_vectors = _npy(folder / UNIT_SPANS), _npy(folder / UNITS)
+        unit_spans, unit_vectors = _npy(folder / UNIT_SPANS), NpyRows(folder / UNITS)
         _check_units(folder, manifest, unit_spans, unit_vectors)
     return VersionData(
         name, folder, manifest, manifest_hash, documents, groups, shas, vectors,
@@ -171,7 +172,7 @@ def _npy(path: Path) -> np.ndarray:
 
 
 def _check_units(
-    folder: Path, manifest: dict[str, Any], spans: np.ndarray, vectors: np.ndarray
+    folder: Path, manifest: dict[str, Any], spans: np.ndarray, vectors: NpyRows
 ) -> None:
     dim = manifest.get("model", {}).get("dim")
     n = manifest.get("counts", {}).get("units", len(spans))

@@ -242,7 +242,7 @@ def _cached(prev: VersionData) -> dict[str, Embedded]:
     vectors gives none: its chunks are embedded again)."""
     if prev.unit_spans is None or prev.unit_vectors is None:
         return {}
-    table = UnitTable(prev.unit_spans, prev.unit_vectors, len(prev.groups))
+    table = UnitTable(prev.unit_spans, prev.unit_vectors.read_all(), len(prev.groups))
     out: dict[str, Embedded] = {}
     for row, sha in enumerate(prev.embed_shas):
         spans, units = table.for_row(row)
@@ -432,7 +432,6 @@ class ClinqaIndex:
         self.chunks: list[Chunk] = [g.chunk for g in data.groups]
         self._docs = {d["doc_id"]: document_from_json(d) for d in data.documents}
         self._rows = {g.chunk_id: i for i, g in enumerate(data.groups)}
-        self.vectors = data.vectors
         self.units: UnitTable | None = None
         if data.unit_spans is not None and data.unit_vectors is not None:
             try:
@@ -448,6 +447,7 @@ class ClinqaIndex:
             kind=dense["kind"],
             params=dense.get("params"),
         )
+        self.vectors = self.dense.vectors  # the FAISS index's own copy when it keeps one
         try:
             self.lexical = LexicalRetriever.load(data.path / BM25_DIR, data.groups)
         except (OSError, ValueError, KeyError) as exc:
@@ -534,7 +534,11 @@ class ClinqaIndex:
         (an index written before unit vectors were stored)."""
         if self.units is None:
             return None
-        return self.units.for_row(self._row(chunk_id))
+        row = self._row(chunk_id)
+        try:
+            return self.units.for_row(row)
+        except IndexCorrupt:  # the file changed under us: QA pools the vectors itself
+            return None
 
     def search(self, query: str, k: int = 10, mode: str = "hybrid") -> list[Passage]:
         """Shortcut to one retriever: "hybrid", "dense" or "lexical"."""

@@ -2,13 +2,15 @@
 
 Rows of `spans` are (chunk row, start, end), start and end relative to the chunk's text and in
 the order `ingest.text.split_units` gives them; `vectors` holds one float16 row per span
-(pooled from the chunk's own forward pass at ingest, see index/spans.py).
+(pooled from the chunk's own forward pass at ingest, see index/spans.py), read from the file
+row by row when it is an `NpyRows`.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
+from index.npy_rows import NpyRows
 from ingest.text import split_units
 from ingest.types import Chunk
 
@@ -28,7 +30,7 @@ def chunk_units(chunk: Chunk) -> list[tuple[int, int]]:
 class UnitTable:
     """Look up a chunk row's unit spans and vectors (read only)."""
 
-    def __init__(self, spans: np.ndarray, vectors: np.ndarray, n_rows: int) -> None:
+    def __init__(self, spans: np.ndarray, vectors: np.ndarray | NpyRows, n_rows: int) -> None:
         if spans.ndim != 2 or spans.shape[1] != 3 or len(spans) != len(vectors):
             raise ValueError(f"unit spans {spans.shape} do not fit unit vectors {vectors.shape}")
         rows = spans[:, 0]
@@ -41,4 +43,6 @@ class UnitTable:
     def for_row(self, row: int) -> tuple[np.ndarray, np.ndarray]:
         """((k, 2) start/end offsets, (k, dim) float32 vectors) of chunk row `row`."""
         lo, hi = int(self._bounds[row]), int(self._bounds[row + 1])
+        if isinstance(self.vectors, NpyRows):
+            return self.spans[lo:hi, 1:], self.vectors.rows(lo, hi).astype(np.float32)
         return self.spans[lo:hi, 1:], self.vectors[lo:hi].astype(np.float32)

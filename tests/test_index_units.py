@@ -13,6 +13,7 @@ from fixtures_index import corpus, embedder, int8_embedder  # noqa: F401
 
 from index.context import embed_text
 from index.errors import IndexCorrupt
+from index.npy_rows import NpyRows
 from index.spans import pool_spans, shifted, span_tokens
 from index.store import ClinqaIndex, update_index
 from index.units import chunk_units
@@ -95,7 +96,9 @@ def test_stored_unit_vectors_are_those_of_a_fresh_forward_pass(
     assert third.written and third.chunks_embedded == 0  # same chunk texts: vectors reused
     ix3 = ClinqaIndex.load(tmp_path, int8_embedder)
     assert ix3.units is not None
-    np.testing.assert_array_equal(ix3.units.vectors, ix.units.vectors)
+    old, new = ix.units.vectors, ix3.units.vectors
+    assert isinstance(old, NpyRows) and isinstance(new, NpyRows)  # read on demand
+    np.testing.assert_array_equal(new.read_all(), old.read_all())
     assert report.chunks_total == third.chunks_total
 
 
@@ -166,3 +169,26 @@ def test_unit_files_that_do_not_fit_the_manifest_are_refused(
     (folder / MANIFEST_SHA).write_text(sha256_text(text) + "\n")
     with pytest.raises(IndexCorrupt, match="unit rows are not sorted"):
         ClinqaIndex.load(tmp_path, int8_embedder)
+
+
+def test_unit_rows_cut_off_under_a_reader_fall_back_to_pooling(
+    tmp_path: Path,
+    int8_embedder: Any,  # noqa: F811
+) -> None:
+    from index.layout import UNITS
+
+    report = update_index(tmp_path, corpus(), int8_embedder, chunker_settings=SETTINGS)
+    ix = ClinqaIndex.load(tmp_path, int8_embedder)
+    qa = QA(ix, Settings())
+    before = qa.ask(QUESTIONS[0])
+    last = ix.chunks[-1].chunk_id
+    assert ix.unit_vectors(last) is not None  # positive control: read from the file
+    path = tmp_path / "versions" / report.version / UNITS
+    with open(path, "r+b") as f:  # the file shrinks after it was verified and opened
+        f.truncate(path.stat().st_size // 2)
+    with pytest.raises(IndexCorrupt, match="cut off"):
+        assert ix.units is not None
+        ix.units.for_row(len(ix.chunks) - 1)
+    assert ix.unit_vectors(last) is None  # QA then pools the vectors from the chunk itself
+    after = QA(ix, Settings()).ask(QUESTIONS[0])
+    assert (after.abstained, after.answer) == (before.abstained, before.answer)

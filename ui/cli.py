@@ -155,10 +155,16 @@ def open_qa(s: Settings, *, fallback: bool = True) -> QA:
     """Load the index and the answerer. With `fallback` (ask, search, serve) a live version that
     fails verification is reported on stderr and the last good version answers; `clinqa eval`
     passes False, so a gate never scores anything but the live version."""
+    embedder = _embedder(s)
+    # Start the model before the index and its libraries are in memory: its start-up transient
+    # (ONNX constant folding of the int8 weights, ~110 MiB, freed again) then never stacks on
+    # them. Measured on the default index: peak RSS of `clinqa ask` 378 -> 281 MiB.
+    embedder.embed(["warm up"])
+    _return_free_memory()
     from index.store import ClinqaIndex
     from qa.engine import QA
 
-    index: ClinqaIndex = ClinqaIndex.load(s.index_dir, _embedder(s), fallback=fallback)
+    index: ClinqaIndex = ClinqaIndex.load(s.index_dir, embedder, fallback=fallback)
     if index.fallback:
         print(f"clinqa: warning: {index.fallback}", file=sys.stderr)
     if s.backend == "milvus":
@@ -174,7 +180,23 @@ def open_qa(s: Settings, *, fallback: bool = True) -> QA:
         from qa.llm import chat_model
 
         model = chat_model(s.llm, s.llm_base_url)
-    return QA(index, s, chat_model=model)
+    qa = QA(index, s, chat_model=model)
+    _return_free_memory()
+    return qa
+
+
+def _return_free_memory() -> None:
+    """Hand the heap that loading freed (JSON parsing, the model's start-up) back to the OS:
+    glibc keeps it otherwise, ~35 MiB of a query process's resident memory on the default
+    index. No-op where the C library is not glibc."""
+    import ctypes
+    import ctypes.util
+
+    try:
+        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
+        libc.malloc_trim(0)
+    except (OSError, AttributeError):
+        pass
 
 
 def _print_answer(ans: Any) -> None:
