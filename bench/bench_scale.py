@@ -2,9 +2,11 @@
 
 Chunk i of the scaled index is real chunk `i mod B` (B = the base index's chunks) under a new
 chunk id; its vector is the real vector plus seeded Gaussian noise (sigma 0.01 per dimension),
-renormalised (copy 0 is exact); its BM25 text is the real text (token ids repeated). Dense search
-is exact (flat) up to 100k and IVF (nlist = 4 sqrt N, nprobe 16) at 1M, with recall@10 against
-exact on the question vectors. `QA.ask` runs the real answer pipeline over the scaled retrievers.
+renormalised (copy 0 is exact); its BM25 text is the real text (token ids repeated); its answer
+units' vectors are the real chunk's. The dense index is the kind the product builds at that size
+(`index.dense.resolve_kind("auto", n)`: exact below 50k, HNSW below 500k, IVF-Flat beyond, with
+`index.dense.build_faiss`), with recall@10 against exact search on the question vectors.
+`QA.ask` runs the real answer pipeline over the scaled retrievers.
 """
 
 from __future__ import annotations
@@ -22,7 +24,7 @@ import numpy as np
 from timing import percentile, rss_bytes
 
 from index.context import embed_text
-from index.dense import DenseRetriever
+from index.dense import DenseRetriever, build_faiss, resolve_kind
 from index.embedder import Embedder, normalise_rows
 from index.groups import ChunkGroup
 from index.hybrid import HybridRetriever
@@ -31,9 +33,7 @@ from index.store import ClinqaIndex
 from ingest.types import Chunk, Document
 
 SIGMA = 0.01
-NPROBE = 16
-IVF_TRAIN_MAX = 100_000
-IVF_NITER = 10
+ANN_MIN_CHUNKS = 50_000  # the product's default (qa.settings.Settings.ann_min_chunks)
 
 
 def noisy_copies(base: np.ndarray, n: int, sigma: float, seed: int) -> np.ndarray:
@@ -89,19 +89,6 @@ def scaled_bm25(base_texts: Sequence[str], n: int) -> bm25s.BM25:
     return bm25
 
 
-def build_ivf(vectors: np.ndarray, seed: int) -> tuple[Any, dict[str, Any]]:
-    """IVF-Flat (inner product), trained on a seeded sample of at most IVF_TRAIN_MAX rows."""
-    n, d = vectors.shape
-    nlist = int(4 * math.sqrt(n))
-    index = faiss.IndexIVFFlat(faiss.IndexFlatIP(d), d, nlist, faiss.METRIC_INNER_PRODUCT)
-    index.cp.niter = IVF_NITER
-    index.cp.max_points_per_centroid = max(1, IVF_TRAIN_MAX // nlist)
-    rows = np.sort(np.random.default_rng(seed).choice(n, min(n, IVF_TRAIN_MAX), replace=False))
-    index.train(vectors[rows])
-    index.add(vectors)
-    return index, {"nlist": nlist, "nprobe": NPROBE, "train_rows": len(rows), "niter": IVF_NITER}
-
-
 @dataclass
 class ScaledIndex:
     """What `QA.ask` reads from an index, over the scaled retrievers."""
@@ -115,12 +102,22 @@ class ScaledIndex:
     def document(self, doc_id: str) -> Document:
         return self.base.document(doc_id)
 
+    def vector(self, chunk_id: str) -> np.ndarray:
+        return self.base.vector(chunk_id.split("~")[0])
 
-def latencies(fn: Any, queries: Sequence[str]) -> list[float]:
-    """Milliseconds of `fn(q)` for each query (after one warm-up call)."""
+    def unit_vectors(self, chunk_id: str) -> tuple[np.ndarray, np.ndarray] | None:
+        return self.base.unit_vectors(chunk_id.split("~")[0])
+
+
+def latencies(fn: Any, queries: Sequence[str], embedder: Any = None) -> list[float]:
+    """Milliseconds of `fn(q)` for each query (after one warm-up call); the embedder forgets
+    the question vectors it remembers before each call, so every call embeds its question."""
+    recent = getattr(embedder, "recent", None)
+    forget = recent.clear if recent is not None else (lambda: None)
     fn(queries[0])
     out = []
     for q in queries:
+        forget()
         t0 = time.perf_counter()
         fn(q)
         out.append((time.perf_counter() - t0) * 1000)
@@ -129,7 +126,7 @@ def latencies(fn: Any, queries: Sequence[str]) -> list[float]:
 
 def scale_point(
     base: ClinqaIndex, qa: Any, n: int, queries: Sequence[str], recall_queries: Sequence[str],
-    *, approximate: bool, seed: int = 11,
+    *, seed: int = 11,
 ) -> dict[str, Any]:  # fmt: skip
     """Build one scaled index of `n` chunks, time retrieval and QA.ask, report its memory."""
     gc.collect()
@@ -138,26 +135,25 @@ def scale_point(
     vectors = noisy_copies(base.vectors, n, SIGMA, seed)
     groups = scaled_groups(base.groups, n)
     t1 = time.perf_counter()
-    if approximate:
-        index, params = build_ivf(vectors, seed)
-        kind = "ivf"
-    else:
-        index, params, kind = faiss.IndexFlatIP(vectors.shape[1]), {}, "flat"
-        index.add(vectors)
+    kind = resolve_kind("auto", n, ANN_MIN_CHUNKS)
+    index, params = build_faiss(vectors, kind)
     t2 = time.perf_counter()
     bm25 = scaled_bm25([embed_text(g.chunk) for g in base.groups], n)
     t3 = time.perf_counter()
     dense = DenseRetriever(groups, vectors, base.embedder, index, kind=kind, params=params)
+    recall = _recall(vectors, dense, base.embedder, recall_queries) if kind != "flat" else {}
+    del vectors  # flat and HNSW serve from the FAISS index's own copy, IVF keeps one
     lexical = LexicalRetriever(groups, bm25)
     hybrid = HybridRetriever(dense, lexical, candidates=50, rrf_k=60)
     gc.collect()
     rss1 = rss_bytes()
     view = ScaledIndex(dense, lexical, hybrid, base.embedder, base)
     qa.index = view
-    retrieval = latencies(lambda q: hybrid.search(q, 10), queries)
-    dense_ms = latencies(lambda q: dense.search(q, 10), queries)
-    lexical_ms = latencies(lambda q: lexical.search(q, 10), queries)
-    answer = latencies(qa.ask, queries)
+    emb = base.embedder
+    retrieval = latencies(lambda q: hybrid.search(q, 10), queries, emb)
+    dense_ms = latencies(lambda q: dense.search(q, 10), queries, emb)
+    lexical_ms = latencies(lambda q: lexical.search(q, 10), queries, emb)
+    answer = latencies(qa.ask, queries, emb)
     qa.index = base
     result: dict[str, Any] = {
         "chunks": n, "dense_kind": kind, "dense_params": params,
@@ -170,50 +166,56 @@ def scale_point(
         "lexical_ms_p50": round(percentile(lexical_ms, 50), 1),
         "answer_ms_p50": round(percentile(answer, 50), 1),
         "answer_ms_p95": round(percentile(answer, 95), 1),
-        "memory": _memory(n, vectors, index, kind, params, bm25, base, rss1 - rss0),
+        "memory": _memory(n, dense, index, bm25, base, rss1 - rss0),
+        **recall,
     }  # fmt: skip
-    if approximate:
-        result.update(_recall(vectors, index, base.embedder, recall_queries))
     return result
 
 
-def _recall(vectors: np.ndarray, ivf: Any, embedder: Embedder, questions: Sequence[str]) -> dict:
+def _recall(
+    vectors: np.ndarray, dense: DenseRetriever, embedder: Embedder, questions: Sequence[str]
+) -> dict[str, Any]:
+    """recall@10 of the approximate index against exact search over the same vectors, and the
+    approximate search's own time, one question at a time."""
     q = embedder.embed(list(questions))
     flat = faiss.IndexFlatIP(vectors.shape[1])
     flat.add(vectors)
     t0 = time.perf_counter()
     _, exact = flat.search(q, 10)
     flat_ms = (time.perf_counter() - t0) * 1000 / len(q)
-    ivf.nprobe = NPROBE
+    del flat
     t0 = time.perf_counter()
-    _, approx = ivf.search(q, 10)
-    ivf_ms = (time.perf_counter() - t0) * 1000 / len(q)
+    approx = np.array([[r for r, _ in dense._faiss_search(v, 10, None)] for v in q])
+    ann_ms = (time.perf_counter() - t0) * 1000 / len(q)
     return {
         "recall_at_10_vs_exact": round(recall_at_k(approx, exact), 4),
         "recall_queries": len(q),
         "exact_flat_ms_per_query_batched": round(flat_ms, 2),
-        "ivf_ms_per_query_batched": round(ivf_ms, 2),
+        "ann_ms_per_query": round(ann_ms, 2),
     }
 
 
 def _memory(
-    n: int, vectors: np.ndarray, index: Any, kind: str, params: dict[str, Any],
-    bm25: bm25s.BM25, base: ClinqaIndex, rss_delta: int,
+    n: int, dense: DenseRetriever, index: Any, bm25: bm25s.BM25, base: ClinqaIndex,
+    rss_delta: int,
 ) -> dict[str, Any]:  # fmt: skip
-    d = vectors.shape[1]
-    faiss_bytes = n * d * 4 if kind == "flat" else n * (d * 4 + 8) + params["nlist"] * d * 4
+    held = getattr(dense.vectors, "owner", None) is not None  # a view of FAISS's own copy
+    faiss_bytes = int(faiss.serialize_index(index).nbytes)
     bm25_bytes = sum(int(a.nbytes) for a in (bm25.scores["data"], bm25.scores["indices"],
                                             bm25.scores["indptr"]))  # fmt: skip
-    store = (base.path / "chunks.jsonl").stat().st_size / max(1, len(base.groups))
+    folder = base.path
+    store = (folder / "chunks.jsonl").stat().st_size / max(1, len(base.groups))
+    units = (folder / "units.npy").stat().st_size / max(1, len(base.groups))
     per = {
-        "vectors": vectors.nbytes / n,
+        "vectors": 0.0 if held else dense.vectors.nbytes / n,
         "faiss": faiss_bytes / n,
         "bm25": bm25_bytes / n,
         "chunk_store_on_disk": store,
+        "unit_vectors_on_disk": units,
     }
     return {
         "bytes_per_chunk": {k: round(v, 1) for k, v in per.items()},
-        "bytes_per_chunk_total": round(sum(per.values()), 1),
+        "bytes_per_chunk_in_memory": round(per["vectors"] + per["faiss"] + per["bm25"], 1),
         "rss_delta_bytes_per_chunk": round(rss_delta / n, 1),
         "rss_delta_mb": round(rss_delta / 2**20, 1),
     }

@@ -124,7 +124,7 @@ def _scale(r: dict[str, Any]) -> list[str]:
         rows.append([f"{x['chunks']:,}", x["dense_kind"], x["retrieval_ms_p50"],
                      x["retrieval_ms_p95"], x["dense_ms_p50"], x["lexical_ms_p50"],
                      x["answer_ms_p50"], x["answer_ms_p95"],
-                     x.get("recall_at_10_vs_exact", "exact"), m["bytes_per_chunk_total"],
+                     x.get("recall_at_10_vs_exact", "exact"), m["bytes_per_chunk_in_memory"],
                      m["rss_delta_bytes_per_chunk"]])  # fmt: skip
     mem = [[f"{x['chunks']:,}", *x["memory"]["bytes_per_chunk"].values(),
             x["memory"]["rss_delta_mb"], " / ".join(str(v) for v in x["build_s"].values())]
@@ -142,9 +142,12 @@ def _scale(r: dict[str, Any]) -> list[str]:
         f"{r['queries']} real gold questions, one at a time, query embedder int8 on 1 thread. "
         "*retrieval* = `HybridRetriever.search(q, 10)` (embed + FAISS + bm25s + RRF); "
         "*answer* = the full `QA.ask` (hybrid top-50, rerank, sentence selection, cited "
-        "composition). Exact flat search below 1M; at 1M IVF-Flat with nlist = 4 sqrt(N), "
-        f"nprobe {r['nprobe']}, trained on {r['ivf_train_max']:,} seeded rows; recall@10 of IVF "
-        f"against exact search on {r['recall_queries']} question vectors. {r.get('note', '')}",
+        "composition; the answer units' vectors are read from the base index's file). The dense "
+        "index is the one the product builds at that size (`index.dense.resolve_kind`: exact "
+        f"below {r['ann_min_chunks']:,} chunks, HNSW M 32 / efSearch 128 below 500,000, IVF-Flat "
+        "with nlist = 4 sqrt(N), nprobe 32 and k-means on 100,000 seeded rows beyond); recall@10 "
+        f"against exact search on {r['recall_queries']} question vectors, one at a time. "
+        f"{r.get('note', '')}",
         "",
         table(
             [
@@ -163,12 +166,13 @@ def _scale(r: dict[str, Any]) -> list[str]:
             rows,
         ),  # fmt: skip
         "",
-        "Memory per chunk in bytes (vectors = the float32 matrix the retriever keeps; faiss = "
-        "the FAISS index's own copy (flat: N x 1,536 B; IVF: + 8 B id per vector + "
-        "centroids); bm25 = bm25s's sparse score matrix; chunk store = chunks.jsonl bytes per "
-        "chunk of the base index). RSS delta = resident memory after building minus before "
-        "(includes the Python Chunk objects); build s = vectors and chunk objects / FAISS "
-        "(IVF: train + add) / bm25s.",
+        "Memory per chunk in bytes (vectors = a float32 matrix the retriever keeps beside "
+        "FAISS: none for flat and HNSW, which are scored from a view of FAISS's own copy; faiss "
+        "= the serialised FAISS index; bm25 = bm25s's sparse score matrix; chunk store and unit "
+        "vectors = bytes per chunk of the base index's chunks.jsonl and units.npy, on disk and "
+        "read on demand). *bytes/chunk* in the first table = vectors + faiss + bm25. RSS delta "
+        "= resident memory after building minus before (includes the Python Chunk objects); "
+        "build s = vectors and chunk objects / FAISS (HNSW inserts; IVF trains + adds) / bm25s.",
         "",
         table(["chunks", *keys, "RSS delta MB", "build s"], mem),
         "",

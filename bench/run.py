@@ -163,7 +163,7 @@ def run_cold(quick: bool, runs: int) -> dict[str, Any]:
 
 
 def run_scale(quick: bool, runs: int) -> dict[str, Any]:
-    from bench_scale import IVF_TRAIN_MAX, NPROBE, SIGMA, scale_point
+    from bench_scale import ANN_MIN_CHUNKS, SIGMA, scale_point
 
     from index.embedder_onnx import OnnxMiniLMEmbedder
     from index.store import ClinqaIndex
@@ -177,17 +177,16 @@ def run_scale(quick: bool, runs: int) -> dict[str, Any]:
     questions = gold_questions(ROOT / "eval" / "gold", 200)
     queries = questions[: 20 if quick else 100]
     recall_q = questions[: 50 if quick else 200]
-    sizes = [10_000, 50_000] if quick else [10_000, 100_000, 1_000_000]
-    ann_from = 50_000 if quick else 300_000
+    sizes = [10_000, 60_000] if quick else [10_000, 100_000, 1_000_000]
     points = []
     for n in sizes:
         log(f"scale: {n:,} chunks")
-        points.append(scale_point(base, qa, n, queries, recall_q, approximate=n >= ann_from))
+        points.append(scale_point(base, qa, n, queries, recall_q))
         log(f"scale: {n:,} done: {json.dumps(points[-1])[:300]}")
     return {
         "base_index": _rel(base_dir), "base_chunks": len(base.groups),
         "base_model": f"{base.manifest['model']['name']} ({base.manifest['model']['backend']})",
-        "sigma": SIGMA, "nprobe": NPROBE, "ivf_train_max": IVF_TRAIN_MAX,
+        "sigma": SIGMA, "ann_min_chunks": ANN_MIN_CHUNKS,
         "queries": len(queries), "recall_queries": len(recall_q), "points": points,
         "note": "QA's term statistics come from the base index (the same ratios as the "
         "scaled one, since every text is repeated alike).",

@@ -17,6 +17,9 @@ DENSE_KINDS = ("auto", "flat", "hnsw", "ivf")
 HNSW_M = 32
 HNSW_EF_CONSTRUCTION = 200
 HNSW_EF_SEARCH = 128
+IVF_MIN_CHUNKS = 500_000
+IVF_TRAIN_MAX = 100_000
+IVF_NITER = 10
 _faiss: Any = faiss  # the stubs lack the SearchParameters* classes
 
 
@@ -36,15 +39,19 @@ def top_k(scores: np.ndarray, k: int) -> np.ndarray:
 
 
 def resolve_kind(kind: str, n: int, ann_min_chunks: int) -> str:
-    """The dense index kind to build: "auto" is exact below `ann_min_chunks`, else HNSW.
+    """The dense index kind to build: "auto" is exact below `ann_min_chunks`, HNSW up to
+    IVF_MIN_CHUNKS, IVF-Flat beyond: every version rebuilds its FAISS index, and IVF trains on
+    a 100k sample where HNSW inserts every vector (build times and recall in bench/RESULTS.md).
 
-    >>> resolve_kind("auto", 10, 50_000), resolve_kind("auto", 60_000, 50_000)
-    ('flat', 'hnsw')
+    >>> [resolve_kind("auto", n, 50_000) for n in (10, 60_000, 2_000_000)]
+    ['flat', 'hnsw', 'ivf']
     """
     if kind not in DENSE_KINDS:
         raise ValueError(f"dense index kind must be one of {DENSE_KINDS}, got {kind!r}")
     if kind == "auto":
-        return "flat" if n < ann_min_chunks else "hnsw"
+        if n < ann_min_chunks:
+            return "flat"
+        return "hnsw" if n < max(ann_min_chunks, IVF_MIN_CHUNKS) else "ivf"
     return kind
 
 
@@ -62,9 +69,13 @@ def build_faiss(vectors: np.ndarray, kind: str) -> tuple[Any, dict[str, Any]]:
     elif kind == "ivf":
         nlist = max(1, min(int(4 * math.sqrt(max(n, 1))), n // 39 or 1))
         index = faiss.IndexIVFFlat(faiss.IndexFlatIP(dim), dim, nlist, faiss.METRIC_INNER_PRODUCT)
-        if n:
-            index.train(x)
-        params = {"nlist": nlist, "nprobe": max(1, min(nlist, max(8, nlist // 8)))}
+        index.cp.niter = IVF_NITER
+        index.cp.max_points_per_centroid = max(39, IVF_TRAIN_MAX // nlist)
+        if n:  # k-means on a seeded sample: the same vectors give the same index
+            rows = np.random.default_rng(0).permutation(n)[: min(n, IVF_TRAIN_MAX)]
+            index.train(x[np.sort(rows)])
+        nprobe = min(nlist, max(8, min(32, nlist // 64)))
+        params = {"nlist": nlist, "nprobe": nprobe, "train_rows": min(n, IVF_TRAIN_MAX)}
     else:
         raise ValueError(f"dense index kind must be flat, hnsw or ivf, got {kind!r}")
     if n:

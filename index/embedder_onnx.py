@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import os
-import threading
-from collections import OrderedDict
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -19,6 +17,7 @@ from index.embedder import (
     normalise_rows,
 )
 from index.errors import EmbedderError
+from index.recent import RECENT_BATCH, RecentVectors
 from index.spans import empty, pool_spans
 
 
@@ -33,7 +32,6 @@ def mean_pool(hidden: np.ndarray, mask: np.ndarray) -> np.ndarray:
 
 
 INT8_BATCH = 16
-RECENT = 256  # single texts (questions) remembered
 
 
 class OnnxMiniLMEmbedder:
@@ -61,27 +59,19 @@ class OnnxMiniLMEmbedder:
         self._tok = counting_tokenizer(tok_path)
         self._tok.enable_truncation(max_length=max_tokens)
         self._session: Any = None
-        self._recent: OrderedDict[str, np.ndarray] = OrderedDict()
-        self._lock = threading.Lock()
+        self.recent = RecentVectors(self.dim)  # questions: see RECENT_BATCH
 
     def count_tokens(self, text: str) -> int:
         """Tokens of `text` with [CLS] and [SEP], untruncated."""
         return len(self._counter.encode(text).ids)
 
     def embed(self, texts: Sequence[str], *, batch_size: int = 64) -> np.ndarray:
-        if len(texts) != 1:
-            return self.embed_spans(texts, [()] * len(texts), batch_size=batch_size)[0]
-        # A question is embedded for retrieval and again for scoring: remember the last few.
-        with self._lock:
-            hit = self._recent.get(texts[0])
-        if hit is None:
-            hit = self.embed_spans(texts, [()], batch_size=1)[0][0]
-            hit.setflags(write=False)
-            with self._lock:
-                self._recent[texts[0]] = hit
-                while len(self._recent) > RECENT:
-                    self._recent.popitem(last=False)
-        return hit[None, :].copy()
+        def compute(todo: list[str]) -> np.ndarray:
+            return self.embed_spans(todo, [()] * len(todo), batch_size=batch_size)[0]
+
+        if len(texts) > RECENT_BATCH:
+            return compute(list(texts))
+        return self.recent.embed(texts, compute)
 
     def embed_spans(
         self,

@@ -17,6 +17,7 @@ from index.embedder import (
     normalise_rows,
 )
 from index.errors import EmbedderError
+from index.recent import RECENT_BATCH, RecentVectors
 from index.spans import empty, pool_spans
 
 
@@ -43,6 +44,7 @@ class SentenceTransformerEmbedder:
         self.threads = threads
         self._model: Any = None
         self._dim: int | None = None
+        self.recent: RecentVectors | None = None  # made on first use (dim may load the model)
         self._counter = counting_tokenizer(self.path / "tokenizer.json")
         self._offsets = counting_tokenizer(self.path / "tokenizer.json")
         self._offsets.enable_truncation(max_length=max_tokens)
@@ -60,16 +62,23 @@ class SentenceTransformerEmbedder:
         return len(self._counter.encode(text).ids)
 
     def embed(self, texts: Sequence[str], *, batch_size: int = 64) -> np.ndarray:
+        def compute(todo: list[str]) -> np.ndarray:
+            vectors = self._load().encode(
+                todo,
+                batch_size=batch_size,
+                normalize_embeddings=True,
+                convert_to_numpy=True,
+                show_progress_bar=False,
+            )
+            return np.ascontiguousarray(vectors, dtype=np.float32)
+
         if len(texts) == 0:
             return np.zeros((0, self.dim), dtype=np.float32)
-        vectors = self._load().encode(
-            list(texts),
-            batch_size=batch_size,
-            normalize_embeddings=True,
-            convert_to_numpy=True,
-            show_progress_bar=False,
-        )
-        return np.ascontiguousarray(vectors, dtype=np.float32)
+        if len(texts) > RECENT_BATCH:
+            return compute(list(texts))
+        if self.recent is None:
+            self.recent = RecentVectors(self.dim)
+        return self.recent.embed(texts, compute)
 
     def embed_spans(
         self,

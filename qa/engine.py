@@ -180,9 +180,11 @@ class QA:
         if not focus and subject_hint:
             retrieval_q = f"{q} ({subject_hint})"
             focus = self._focus(subject_hint)
-        found = self.index.hybrid.search(
-            self._retrieval_query(retrieval_q), k=s.candidates, filters=filters
-        )
+        query = self._retrieval_query(retrieval_q)
+        # One forward pass for both texts; the retriever and the scorer then find their vectors
+        # remembered by the embedder.
+        self.index.embedder.embed(list(dict.fromkeys([query, q])))
+        found = self.index.hybrid.search(query, k=s.candidates, filters=filters)
         qt = self._question_terms(q, intent, focus)
         relevance = [self._relevance(qt, p) for p in found]
         t1 = time.perf_counter()

@@ -12,7 +12,6 @@ from __future__ import annotations
 import shutil
 import tempfile
 import threading
-from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -26,6 +25,7 @@ from index.fusion import rrf
 from index.groups import ChunkGroup
 from index.hybrid import HybridRetriever
 from index.lexical import LexicalRetriever
+from index.recent import RecentVectors
 from index.spans import shifted
 from index.types import Filters, Passage, Retriever
 from index.units import chunk_units
@@ -186,11 +186,10 @@ class MemoEmbedder:
     views over the same texts (main + uploads, uploads alone), which then embed them once."""
 
     def __init__(self, inner: Embedder, size: int = 4096) -> None:
-        self.inner, self.size = inner, size
+        self.inner = inner
         self.name, self.backend, self.max_tokens = inner.name, inner.backend, inner.max_tokens
         self._dim = inner.dim
-        self._memo: OrderedDict[str, np.ndarray] = OrderedDict()
-        self._lock = threading.Lock()
+        self._memo = RecentVectors(inner.dim, size)
 
     @property
     def dim(self) -> int:
@@ -200,19 +199,7 @@ class MemoEmbedder:
         return self.inner.count_tokens(text)
 
     def embed(self, texts: Sequence[str], *, batch_size: int = 64) -> np.ndarray:
-        if not texts:
-            return np.zeros((0, self.dim), dtype=np.float32)
-        with self._lock:
-            known = {t: v for t in texts if (v := self._memo.get(t)) is not None}
-        todo = list(dict.fromkeys(t for t in texts if t not in known))
-        if todo:
-            fresh = self.inner.embed(todo, batch_size=batch_size)
-            with self._lock:
-                for t, v in zip(todo, fresh, strict=True):
-                    known[t] = self._memo[t] = v
-                while len(self._memo) > self.size:
-                    self._memo.popitem(last=False)
-        return np.stack([known[t] for t in texts]).astype(np.float32, copy=False)
+        return self._memo.embed(texts, lambda todo: self.inner.embed(todo, batch_size=batch_size))
 
     def embed_spans(
         self,
