@@ -1,70 +1,82 @@
-"""clinqa ingest throughput (`index.pipeline.ingest_paths`) next to the embedder's own ceiling."""
+"""Ingest throughput and peak memory, each run a fresh process (bench/ingest_child.py), next to
+the embedder's own ceiling and vanilla LangChain on the same corpus."""
 
 from __future__ import annotations
 
-import shutil
+import json
+import os
+import subprocess
+import sys
 import tempfile
 import time
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from bench_embed import time_embed
 from timing import median, rate
 
-from index.context import embed_text
-from index.embedder import load_embedder
-from index.pipeline import ingest_paths
-from index.store import ClinqaIndex
+BENCH = Path(__file__).resolve().parent
+CHILD = BENCH / "ingest_child.py"
 
 
-def ingest_run(sample: Path, spec: str, threads: int, keep: Path | None = None) -> dict[str, Any]:
-    """One fresh ingest, one re-ingest of the unchanged sample, one pure embed of its chunks."""
-    emb = load_embedder(spec, threads=threads)
-    emb.embed(["warm up the runtime"])
-    folder = Path(tempfile.mkdtemp(prefix=f"bench-ingest-{spec}-"))
-    try:
+def child_run(system: str, corpus: Path) -> dict[str, Any]:
+    """One ingest in a child process: its own figures plus wall time and peak RSS (rusage)."""
+    with tempfile.TemporaryDirectory(prefix="bench-ingest-") as tmp:
+        out = Path(tmp) / "result.json"
+        env = {**os.environ, "HF_HUB_OFFLINE": "1", "TOKENIZERS_PARALLELISM": "false"}
         t0 = time.perf_counter()
-        summary = ingest_paths(folder, [sample], emb)
-        t1 = time.perf_counter()
-        again = ingest_paths(folder, [sample], emb)
-        t2 = time.perf_counter()
-        ix = ClinqaIndex.load(folder, emb)
-        texts = [embed_text(g.chunk) for g in ix.groups]
-        ceiling_s = time_embed(emb, texts)
-        chars = sum(len(d.text) for d in ix.documents())
-        report = summary.report
-        assert report is not None and again.report is not None
-        assert not again.report.written and again.report.chunks_embedded == 0
-        if keep is not None and not keep.exists():
-            shutil.copytree(folder, keep)
-        return {
-            "ingest_s": t1 - t0, "reingest_s": t2 - t1, "ceiling_s": ceiling_s,
-            "documents": summary.documents_read, "chunks": report.chunks_total, "chars": chars,
-            "embedded_chars": sum(len(t) for t in texts),
-        }  # fmt: skip
-    finally:
-        shutil.rmtree(folder, ignore_errors=True)
+        argv = [sys.executable, str(CHILD), system, str(corpus), str(out)]
+        proc = subprocess.Popen(argv, env=env)
+        _, status, usage = os.wait4(proc.pid, 0)
+        wall = time.perf_counter() - t0
+        proc.returncode = os.waitstatus_to_exitcode(status)
+        if proc.returncode != 0:
+            raise RuntimeError(f"{system} on {corpus}: child exited {proc.returncode}")
+        result: dict[str, Any] = json.loads(out.read_text(encoding="utf-8"))
+    result.update(process_s=wall, peak_rss_mb=usage.ru_maxrss / 1024)
+    return result
 
 
-def ingest_bench(sample: Path, runs: int, threads: int, keep: dict[str, Path]) -> list[dict]:
-    """Median ingest, re-ingest and ceiling figures for int8 and fp32."""
+def ingest_bench(
+    corpora: dict[str, Path], systems: dict[str, Sequence[str]], runs: int
+) -> list[dict[str, Any]]:
+    """Median figures per (corpus, system); clinqa rows carry the ceiling and the ratio to
+    LangChain's wall time on the same corpus."""
     out = []
-    for spec in ("minilm-int8", "minilm"):
-        rows = [ingest_run(sample, spec, threads, keep.get(spec)) for _ in range(runs)]
-        ing = median([r["ingest_s"] for r in rows])
-        re_ = median([r["reingest_s"] for r in rows])
+    for name, corpus in corpora.items():
+        rows: dict[str, dict[str, Any]] = {}
+        for system in systems[name]:
+            runs_ = [child_run(system, corpus) for _ in range(runs)]
+            rows[system] = _summary(name, system, runs_)
+        lc = rows.get("langchain")
+        for row in rows.values():
+            if lc is not None and row["system"] != "langchain":
+                row["wall_vs_langchain"] = round(row["ingest_s"] / lc["ingest_s"], 3)
+                row["chars_per_s_vs_langchain"] = round(
+                    row["ingest_chars_per_s"] / lc["ingest_chars_per_s"], 3
+                )
+            out.append(row)
+    return out
+
+
+def _summary(corpus: str, system: str, rows: list[dict[str, Any]]) -> dict[str, Any]:
+    ing = median([r["ingest_s"] for r in rows])
+    r0 = rows[0]
+    row: dict[str, Any] = {
+        "corpus": corpus, "system": system, "runs": len(rows), "threads": 2,
+        "documents": r0["documents"], "chunks": r0["chunks"], "corpus_chars": r0["chars"],
+        "ingest_s": round(ing, 2), "ingest_runs_s": [round(r["ingest_s"], 2) for r in rows],
+        "ingest_chars_per_s": round(rate(r0["chars"], ing), 0),
+        "ingest_chunks_per_s": round(rate(r0["chunks"], ing), 1),
+        "peak_rss_mb": round(median([r["peak_rss_mb"] for r in rows]), 1),
+        "process_s": round(median([r["process_s"] for r in rows]), 2),
+    }  # fmt: skip
+    if "ceiling_s" in r0:
         ceil = median([r["ceiling_s"] for r in rows])
-        r0 = rows[0]
-        out.append({
-            "backend": spec, "threads": threads, "runs": runs,
-            "documents": r0["documents"], "chunks": r0["chunks"], "corpus_chars": r0["chars"],
-            "ingest_s": round(ing, 2), "ingest_runs_s": [round(r["ingest_s"], 2) for r in rows],
-            "ingest_chars_per_s": round(rate(r0["chars"], ing), 0),
-            "ingest_chunks_per_s": round(rate(r0["chunks"], ing), 1),
-            "reingest_s": round(re_, 3),
+        row.update({
+            "reingest_s": round(median([r["reingest_s"] for r in rows]), 3),
             "ceiling_s": round(ceil, 2),
             "ceiling_chunks_per_s": round(rate(r0["chunks"], ceil), 1),
-            "ceiling_corpus_chars_per_s": round(rate(r0["chars"], ceil), 0),
             "ingest_over_ceiling": round(ceil / ing, 3),
         })  # fmt: skip
-    return out
+    return row

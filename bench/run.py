@@ -39,6 +39,7 @@ WORK = ROOT / "var" / "bench"
 RESULTS = BENCH / "results"
 DEFAULT_INDEX = ROOT / "var" / "index-int8"
 COLD_QUESTION = "What is the starting dose of metformin?"
+MEDQUAD_SAMPLE = 2000
 
 
 def log(msg: str) -> None:
@@ -126,9 +127,33 @@ def run_embedder(quick: bool, runs: int) -> dict[str, Any]:
     return {"chunks": len(chosen), "chars": chars, "seed": 7, "runs": runs, "rows": rows}
 
 
+def medquad_sample(n: int = MEDQUAD_SAMPLE) -> Path:
+    """A seeded sample of `n` MedQuAD passages (built once into var/bench/)."""
+    import gzip
+    import random
+
+    folder = WORK / f"medquad-{n}"
+    path = folder / "passages.jsonl"
+    if not path.is_file():
+        with gzip.open(ROOT / "eval" / "medquad_corpus" / "corpus.jsonl.gz", "rt") as f:
+            lines = [line for line in f if line.strip()]
+        chosen = sorted(random.Random(3).sample(range(len(lines)), min(n, len(lines))))
+        folder.mkdir(parents=True, exist_ok=True)
+        write_atomic(path, "".join(lines[i] for i in chosen))
+    return folder
+
+
 def run_ingest(quick: bool, runs: int) -> list[dict[str, Any]]:
-    keep = {s: WORK / f"index-{s}-{sample_folder().name}" for s in ("minilm", "minilm-int8")}
-    return ingest_bench(sample_folder(), runs, threads=2, keep=keep)
+    corpora = {"sample": sample_folder()}
+    systems: dict[str, tuple[str, ...]] = {
+        "sample": ("clinqa-int8", "clinqa-fp32", "langchain"),
+        "default corpus": ("clinqa-int8", "langchain"),
+        "MedQuAD sample": ("clinqa-int8", "langchain"),
+    }
+    if not quick:
+        corpora["default corpus"] = ROOT / "corpus"
+        corpora["MedQuAD sample"] = medquad_sample()
+    return ingest_bench(corpora, systems, runs)
 
 
 def run_langchain(quick: bool, runs: int) -> dict[str, Any]:
