@@ -433,8 +433,8 @@ class QA:
     def _unit_vectors(self, units: Sequence[Unit]) -> np.ndarray:
         """One L2-normalised vector per unit: the vector stored at ingest (pooled from its
         chunk's forward pass, index/spans.py), else pooled now from one pass over the chunk (an
-        uploaded document, an index written before unit vectors were stored), else the unit
-        embedded alone in its context (a unit past the model's token limit)."""
+        index written before unit vectors were stored, or a units file that changed under us),
+        else the unit embedded alone in its context (a unit past the model's token limit)."""
         out = np.zeros((len(units), self.index.embedder.dim), dtype=np.float32)
         by_chunk: dict[str, list[int]] = {}
         for i, u in enumerate(units):

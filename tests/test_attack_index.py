@@ -319,7 +319,7 @@ def test_planted_pickle_never_executes(
     outcomes = {}
     _, live = current_version(builds["new"])
     bm25_npy = sorted(p.relative_to(live).as_posix() for p in (live / "bm25").glob("*.npy"))
-    targets = ["extra.pkl", "vectors.npy", *bm25_npy]
+    targets = ["extra.pkl", "vectors.npy", "units.npy", "unit_spans.npy", *bm25_npy]
     for i, rel in enumerate(targets):
         work = tmp_path / f"p{i}"
         shutil.copytree(builds["new"], work)
@@ -464,3 +464,85 @@ def test_ask_falls_back_to_the_last_good_version_and_eval_refuses(
     assert not served.ask("What is metformin indicated for?").abstained
     with pytest.raises(IndexCorrupt, match="vectors.npy"):
         ui.cli.open_qa(s, fallback=False)  # what `clinqa eval` uses: the gate sees the damage
+
+
+# ---- extended: kill -9 at random moments of an update of the default corpus ----
+
+KILLS = 20
+
+
+def _clinqa(*args: str) -> subprocess.Popen[bytes]:
+    env = {**os.environ, "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1"}
+    return subprocess.Popen(
+        [sys.executable, "-m", "ui.cli", *args],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        start_new_session=True,  # the sandboxed readers die with it
+    )
+
+
+def _retrieval(index_dir: Path, emb: Any, questions: list[str]) -> list[list[tuple[str, float]]]:
+    ix = ClinqaIndex.load(index_dir, emb)
+    return [[(p.chunk.chunk_id, round(p.score, 5)) for p in ix.search(q, k=10)] for q in questions]
+
+
+@pytest.mark.extended
+def test_kill_9_at_random_moments_of_a_default_corpus_update(tmp_path: Path) -> None:
+    import signal
+
+    import faiss
+
+    from eval.results_md import build_eval_index
+    from index.embedder import load_embedder
+
+    faiss.omp_set_num_threads(1)  # reproducible search results for the comparison
+    emb = load_embedder("minilm-int8", threads=1)
+    corpus = ROOT / "corpus"
+    full = tmp_path / "full"
+    built = _clinqa("build", "--force", "--no-progress", "--index", str(full), "--model",
+                    "minilm-int8")  # fmt: skip
+    assert built.wait(timeout=3600) == 0, built.stderr.read() if built.stderr else ""
+    docs = sorted(d.doc_id for d in ClinqaIndex.load(full, emb).documents())
+    dropped = random.Random(20).sample(docs, 150)
+    old = tmp_path / "old"
+    build_eval_index(old, corpus, emb, exclude_doc_ids=dropped, base_index=full)
+    questions = []
+    for name in ("seed.test.jsonl", "pubmedqa.test.jsonl"):
+        lines = (ROOT / "eval" / "gold" / name).read_text(encoding="utf-8").splitlines()
+        questions += [json.loads(line)["question"] for line in lines[:20]]
+    # the uninterrupted update: its duration sets the kill moments, its result is "new"
+    new = tmp_path / "new"
+    shutil.copytree(old, new)
+    t0 = time.monotonic()
+    update = ("ingest", str(corpus), "--no-progress", "--model", "minilm-int8", "--index")
+    run = _clinqa(*update, str(new))
+    assert run.wait(timeout=3600) == 0
+    duration = time.monotonic() - t0
+    states = {"old": (signature(old), _retrieval(old, emb, questions)),
+              "new": (signature(new), _retrieval(new, emb, questions))}  # fmt: skip
+    assert states["old"][0] != states["new"][0]  # positive control: the update changes it
+    rng = random.Random(4242)
+    seen: list[str] = []
+    for i in range(KILLS):
+        work = tmp_path / f"kill{i:02d}"
+        shutil.copytree(old, work)
+        moment = rng.uniform(0.05, 1.0) * duration
+        proc = _clinqa(*update, str(work))
+        time.sleep(moment)
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait(timeout=60)
+        sig = signature(work)  # loads only the manifest; the next line verifies every file
+        state = next(name for name, (want, _) in states.items() if want == sig)
+        assert _retrieval(work, emb, questions) == states[state][1], (i, state)
+        rerun = _clinqa(*update, str(work))
+        assert rerun.wait(timeout=3600) == 0, i
+        assert signature(work) == states["new"][0], i
+        ids = [c.chunk_id for c in ClinqaIndex.load(work, emb).chunks]
+        assert len(ids) == len(set(ids)), i  # no duplicate chunks after the re-run
+        seen.append(f"{moment:.1f}s:{state}")
+        shutil.rmtree(work)
+    print(f"\nupdate {duration:.1f}s; {KILLS} kills: {seen}")
+    assert "old" in [s.split(":")[1] for s in seen]  # the kills really interrupted updates
