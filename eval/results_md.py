@@ -310,7 +310,7 @@ def _load_index(args: argparse.Namespace) -> ClinqaIndex:
     from index.store import ClinqaIndex
 
     s = _settings(args)
-    embedder = load_embedder(s.model, threads=s.threads)
+    embedder = load_embedder(s.model, threads=s.threads, models_dir=s.models_dir)
     return ClinqaIndex.load(args.index, embedder, candidates=s.candidates, rrf_k=s.rrf_k)
 
 
@@ -322,7 +322,7 @@ def _step_build_index(args: argparse.Namespace) -> None:
     summary = build_eval_index(
         args.index,
         args.corpus,
-        load_embedder(s.model, threads=s.threads),
+        load_embedder(s.model, threads=s.threads, models_dir=s.models_dir),
         exclude_doc_ids=exclude,
         base_index=args.base,
         max_chars=s.chunk_max_chars,

@@ -79,8 +79,11 @@ def normalise_rows(x: np.ndarray) -> np.ndarray:
     return (x / np.maximum(norms, 1e-12)).astype(np.float32)
 
 
-def load_embedder(spec: str = "minilm", *, threads: int = 2) -> Embedder:
-    """The embedder named by `spec`: "minilm", "minilm-int8", "mpnet" or a model folder path."""
+def load_embedder(
+    spec: str = "minilm", *, threads: int = 2, models_dir: str | Path | None = None
+) -> Embedder:
+    """The embedder named by `spec`: "minilm", "minilm-int8", "mpnet" or a model folder path.
+    "mpnet" is joined from its PyPI parts into `models_dir` (default ~/.cache/clinqa/models)."""
     from index.embedder_onnx import OnnxMiniLMEmbedder
     from index.embedder_st import SentenceTransformerEmbedder
 
@@ -88,12 +91,12 @@ def load_embedder(spec: str = "minilm", *, threads: int = 2) -> Embedder:
         return SentenceTransformerEmbedder(threads=threads)
     if spec == "minilm-int8":
         return OnnxMiniLMEmbedder(threads=threads)
+    if spec == "mpnet":
+        from index.mpnet import MPNET_NAME, mpnet_folder
+
+        cache = Path(models_dir) if models_dir else Path.home() / ".cache" / "clinqa" / "models"
+        return SentenceTransformerEmbedder(mpnet_folder(cache), name=MPNET_NAME, threads=threads)
     path = Path(spec).expanduser()
     if path.is_dir():
         return SentenceTransformerEmbedder(path, threads=threads)
-    if spec == "mpnet":
-        raise EmbedderError(
-            "model 'mpnet' is not packaged: download all-mpnet-base-v2 into a folder and pass "
-            "that folder's path as the model"
-        )
     raise EmbedderError(f"unknown embedder {spec!r}; expected one of {', '.join(SPECS)}")

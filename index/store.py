@@ -557,9 +557,13 @@ class ClinqaIndex:
 
 
 def _embedder_for(model: dict[str, Any], manifest: Path) -> Embedder:
+    from index.mpnet import MPNET_NAME
+
     if model.get("name") == MINILM_NAME:
         spec = "minilm-int8" if model.get("backend") == "onnx-int8" else "minilm"
         return load_embedder(spec)
+    if model.get("name") == MPNET_NAME:
+        return load_embedder("mpnet")
     raise IndexMismatch(
         f"{manifest}: the index was built with model {model.get('name')!r}; "
         "pass an embedder for that model"

