@@ -31,6 +31,7 @@ class Weights:
     focus: float = 0.3
     short: float = 0.2
     fused: float = 0.3  # share of the fused retrieval score kept beside the relevance signal
+    document: float = 0.0  # share of its document's best passage score a passage inherits
 
 
 def about(names: Sequence[str], passage: Passage) -> bool:
@@ -87,9 +88,13 @@ def rerank(
         if relevance is None
         else [w.fused * p.score / top + r for p, r in zip(passages, relevance, strict=True)]
     )
+    own = [b + passage_bonus(p, intent, focus, w) for b, p in zip(base, passages, strict=True)]
+    best: dict[str, float] = {}
+    for s, p in zip(own, passages, strict=True):
+        best[p.chunk.doc_id] = max(s, best.get(p.chunk.doc_id, s))
     scored = [
-        (b + passage_bonus(p, intent, focus, w), -i, p)
-        for i, (b, p) in enumerate(zip(base, passages, strict=True))
+        (s + w.document * best[p.chunk.doc_id], -i, p)
+        for i, (s, p) in enumerate(zip(own, passages, strict=True))
     ]
     scored.sort(key=lambda t: (t[0], t[1]), reverse=True)
     return [

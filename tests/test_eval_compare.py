@@ -350,3 +350,20 @@ def test_abstention_curve_from_the_clinqa_run_lands_in_results_md(
     assert png.read_bytes()[:8] == PNG_SIGNATURE
     md = write_results_md(tmp_path / "reports", tmp_path / "RESULTS.md", {}, "m").read_text()
     assert "0.30 (in use)" in md
+
+
+def test_embedders_table_has_a_row_per_model_and_system(tmp_path: Path) -> None:
+    from eval.results_md import embedders_markdown
+
+    for model, hit, secs in (("minilm-int8", 0.95, 100), ("minilm", 0.94, 250)):
+        (tmp_path / model / "seed.test").mkdir(parents=True)
+        build = {"model": f"m ({model})", "spec": model, "seconds": secs, "chunks": 1000}
+        (tmp_path / model / "build.json").write_text(json.dumps(build))
+        systems = {s: {"metrics": {"hit@5": hit - d, "latency_ms_p50": 12.5}}
+                   for s, d in (("clinqa", 0.0), ("dense", 0.2))}  # fmt: skip
+        report = {"systems": systems, "run": {}}
+        (tmp_path / model / "seed.test" / "compare.json").write_text(json.dumps(report))
+    md = embedders_markdown(tmp_path)
+    assert "| minilm-int8 | 100 | 1000 | 10.0 |" in md and "| minilm | 250 | 1000 | 4.0 |" in md
+    assert "### seed.test" in md
+    assert "| minilm-int8 | clinqa | 0.950 |" in md and "| minilm | dense | 0.740 |" in md
