@@ -19,6 +19,7 @@ import re
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 from packaging.utils import canonicalize_name
@@ -173,4 +174,65 @@ def test_pip_audit_finds_nothing_outside_the_allowlist(service: str, tmp_path: P
     print(f"\n$ pip-audit -s {service} (exit {done.returncode}), {len(entries)} allowlisted\n"
           f"stdout: {done.stdout[-1500:]}\nstderr: {done.stderr[-1500:]}")  # fmt: skip
     problems = audit_problems(service, done.returncode, done.stdout, done.stderr)
+    assert not problems, "\n".join(problems)
+
+
+def latest_json_problems(
+    pins: dict[str, str], fetch: Any, allowed: set[str]
+) -> tuple[list[str], list[str]]:
+    """Advisories from PyPI's project JSON (https://pypi.org/pypi/NAME/json), which lists the
+    vulnerabilities of the latest release only: (problems, packages it cannot speak for because
+    the lock pins an older release). Where pip-audit's per-version endpoint and OSV are out of
+    reach, this still catches a new advisory against any package pinned at its latest release."""
+    problems: list[str] = []
+    behind: list[str] = []
+    for name, version in sorted(pins.items()):
+        data = fetch(name)
+        latest = str(data.get("info", {}).get("version"))
+        if latest != version:
+            behind.append(f"{name} {version} (latest {latest})")
+            continue
+        for vuln in data.get("vulnerabilities") or []:
+            ids = {vuln.get("id"), *(vuln.get("aliases") or [])} - {None}
+            if not ids & allowed:
+                problems.append(f"{name} {version}: {sorted(ids)} fixed in {vuln.get('fixed_in')}")
+    return problems, behind
+
+
+def test_latest_json_check_on_canned_answers() -> None:
+    answers = {
+        "a": {
+            "info": {"version": "1.0"},
+            "vulnerabilities": [
+                {"id": "PYSEC-2099-1", "aliases": ["CVE-2099-1"], "fixed_in": ["1.1"]}
+            ],
+        },  # fmt: skip
+        "b": {"info": {"version": "2.0"}, "vulnerabilities": []},
+        "c": {"info": {"version": "3.1"}, "vulnerabilities": [{"id": "GHSA-x"}]},
+    }
+    pins = {"a": "1.0", "b": "2.0", "c": "3.0"}
+    problems, behind = latest_json_problems(pins, answers.__getitem__, set())
+    assert problems == ["a 1.0: ['CVE-2099-1', 'PYSEC-2099-1'] fixed in ['1.1']"]
+    assert behind == ["c 3.0 (latest 3.1)"]
+    assert latest_json_problems(pins, answers.__getitem__, {"CVE-2099-1"})[0] == []
+
+
+@pytest.mark.extended
+def test_pypi_latest_release_advisories_outside_the_allowlist() -> None:
+    import urllib.request
+
+    text = LOCK.read_text(encoding="utf-8")
+    pins = {
+        canonicalize_name(n): v for n, v in re.findall(r"^([A-Za-z0-9._-]+)==(\S+)", text, re.M)
+    }
+    allowed = {e["id"] for e in json.loads(ALLOWLIST.read_text(encoding="utf-8"))["entries"]}
+
+    def fetch(name: str) -> dict[str, Any]:
+        with urllib.request.urlopen(f"https://pypi.org/pypi/{name}/json", timeout=30) as r:
+            return dict(json.loads(r.read()))
+
+    problems, behind = latest_json_problems(pins, fetch, allowed)
+    checked = len(pins) - len(behind)
+    print(f"\nPyPI project JSON: {checked} of {len(pins)} locked packages are their latest "
+          f"release and were checked; {len(behind)} pinned behind: {behind}")  # fmt: skip
     assert not problems, "\n".join(problems)
