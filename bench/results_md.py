@@ -25,13 +25,10 @@ def render(machine: dict[str, Any], results: dict[str, Any]) -> str:
         f"Written by `{machine['command']}` on {machine['date']}. Machine: {machine['nproc']} "
         f"cores ({machine['cpu']}), {machine['ram_gb']} GiB RAM, Python {machine['python']}, "
         f"torch {machine['torch']}, onnxruntime {machine['onnxruntime']}, faiss "
-        f"{machine['faiss']}, bm25s {machine['bm25s']}. The 2 cores are shared with other test "
-        "runs and the benchmark runs under `nice -n 10`, so absolute figures are noisy; each "
-        "figure is the median of the runs listed in bench/results/*.json. During the recorded "
-        "run the 1-minute load average was 4-6 (other engineers' test suites, un-niced), and "
-        "each niced benchmark process got roughly 35-40% of one core (`ps`), the scale section "
-        "running beside the others: read the embedding and ingest figures as a floor, and "
-        "compare rows with each other (same conditions) rather than with other machines.",
+        f"{machine['faiss']}, bm25s {machine['bm25s']}. Each figure is the median of the runs "
+        "listed in bench/results/*.json; the sections ran one after another with no other "
+        f"heavy work on the machine. {_loads(machine.get('load', {}))} Compare rows with each "
+        "other (same machine, same conditions) rather than with other machines.",
         "",
     ]
     if "embedder" in results:
@@ -47,6 +44,18 @@ def render(machine: dict[str, Any], results: dict[str, Any]) -> str:
     return "\n".join(parts) + "\n"
 
 
+def _loads(load: dict[str, Any]) -> str:
+    """The 1-minute load average at each section's start and end, when recorded.
+
+    >>> _loads({"scale": [0.5, 2.1], "cold": None})
+    '1-minute load average at the start / end of each section: scale 0.5 / 2.1.'
+    """
+    parts = [f"{name} {v[0]} / {v[1]}" for name, v in load.items() if v]
+    if not parts:
+        return ""
+    return "1-minute load average at the start / end of each section: " + ", ".join(parts) + "."
+
+
 def _embedder(r: dict[str, Any]) -> list[str]:
     rows = [[x["backend"], x["threads"], x["chunks_per_s"], f"{x['chars_per_s']:,.0f}",
              x["median_s"], x["runs_s"]] for x in r["rows"]]  # fmt: skip
@@ -55,9 +64,10 @@ def _embedder(r: dict[str, Any]) -> list[str]:
         "",
         f"{r['chunks']} real chunks (their contextual text, {r['chars']:,} characters) drawn "
         f"with seed {r['seed']} from the chunks of seed + openFDA excerpts + NCI definitions + "
-        f"the first 150 PubMed abstracts; batch 64; median of {r['runs']} runs "
-        "after a warm-up batch. `minilm` = sentence-transformers fp32, `minilm-int8` = int8 "
-        "ONNX via onnxruntime.",
+        f"the first 150 PubMed abstracts; `embed(texts, batch_size=64)`, which the int8 embedder "
+        f"runs as length-sorted batches of 4; median of {r['runs']} runs after a warm-up batch. "
+        "`minilm` = sentence-transformers fp32, `minilm-int8` = the int8 ONNX file via "
+        "onnxruntime (weights stored as int8, dequantised once at load).",
         "",
         table(["backend", "threads", "chunks/s", "chars/s", "median s", "runs s"], rows),
         "",

@@ -258,9 +258,11 @@ def main(argv: list[str] | None = None) -> int:
     for section in args.only or SECTIONS:
         log(f"section {section}")
         t0 = time.perf_counter()
+        load0 = os.getloadavg()[0]
         data = RUNNERS[section](args.quick, args.runs)
         out = {"section": section, "quick": args.quick, "seconds": round(time.perf_counter() - t0),
-               "machine": machine(command), "result": data}  # fmt: skip
+               "machine": machine(command), "load_1m": [round(load0, 2),
+               round(os.getloadavg()[0], 2)], "result": data}  # fmt: skip
         folder = RESULTS / "quick" if args.quick else RESULTS  # a check never replaces figures
         write_atomic(folder / f"{section}.json", json.dumps(out, indent=2, ensure_ascii=False))
         log(f"section {section} done in {out['seconds']} s")
@@ -276,7 +278,8 @@ def write_results_md() -> None:
         if path.is_file():
             data = json.loads(path.read_text(encoding="utf-8"))
             results[section] = data["result"]
-            meta = meta or data["machine"]
+            meta = meta or dict(data["machine"])
+            meta.setdefault("load", {})[section] = data.get("load_1m")
     if meta is not None:
         write_atomic(BENCH / "RESULTS.md", render(meta, results))
 

@@ -70,12 +70,13 @@ def build_faiss(vectors: np.ndarray, kind: str) -> tuple[Any, dict[str, Any]]:
         nlist = max(1, min(int(4 * math.sqrt(max(n, 1))), n // 39 or 1))
         index = faiss.IndexIVFFlat(faiss.IndexFlatIP(dim), dim, nlist, faiss.METRIC_INNER_PRODUCT)
         index.cp.niter = IVF_NITER
-        index.cp.max_points_per_centroid = max(39, IVF_TRAIN_MAX // nlist)
+        index.cp.max_points_per_centroid = max(39, IVF_TRAIN_MAX // nlist + 1)
+        train = min(n, max(IVF_TRAIN_MAX, 39 * nlist))  # FAISS wants >= 39 points a centroid
         if n:  # k-means on a seeded sample: the same vectors give the same index
-            rows = np.random.default_rng(0).permutation(n)[: min(n, IVF_TRAIN_MAX)]
+            rows = np.random.default_rng(0).permutation(n)[:train]
             index.train(x[np.sort(rows)])
         nprobe = min(nlist, max(8, min(32, nlist // 64)))
-        params = {"nlist": nlist, "nprobe": nprobe, "train_rows": min(n, IVF_TRAIN_MAX)}
+        params = {"nlist": nlist, "nprobe": nprobe, "train_rows": train}
     else:
         raise ValueError(f"dense index kind must be flat, hnsw or ivf, got {kind!r}")
     if n:
