@@ -243,6 +243,25 @@ def test_relevance_outweighs_the_squeezed_fused_scores() -> None:
         rerank(found, GENERAL, [], relevance=[0.5])
 
 
+def test_a_document_s_other_passages_follow_its_best_one() -> None:
+    from ingest.types import Chunk
+    from qa.intent import GENERAL
+    from qa.rerank import Weights, rerank
+
+    def passage(cid: str, doc: str) -> Passage:
+        text = "a passage of some ten words " * 2
+        return Passage(Chunk(cid, doc, "T", "journal", None, None, 0, len(text), text), 0.03, 1,
+                       "hybrid")  # fmt: skip
+
+    found = [passage("best", "abstract"), passage("other", "elsewhere"),
+             passage("sibling", "abstract")]  # fmt: skip
+    relevance = [0.9, 0.5, 0.45]
+    alone = rerank(found, GENERAL, [], weights=Weights(document=0.0), relevance=relevance)
+    assert [p.chunk.chunk_id for p in alone] == ["best", "other", "sibling"]  # positive control
+    ranked = rerank(found, GENERAL, [], relevance=relevance)  # the default share, 0.3
+    assert [p.chunk.chunk_id for p in ranked] == ["best", "sibling", "other"]
+
+
 # ---- generative mode, checked against a scripted adversary (LangChain's fake chat model) ----
 
 HONEST = (
