@@ -262,6 +262,32 @@ def test_a_document_s_other_passages_follow_its_best_one() -> None:
     assert [p.chunk.chunk_id for p in ranked] == ["best", "sibling", "other"]
 
 
+def test_a_study_s_results_lead_its_passages_and_move_no_other_document() -> None:
+    from ingest.types import Chunk
+    from qa.intent import GENERAL, detect_intent
+    from qa.rerank import Weights, rerank
+
+    def passage(cid: str, doc: str, section: str | None) -> Passage:
+        text = "a passage of some ten words " * 2
+        return Passage(Chunk(cid, doc, "T", "journal", section, None, 0, len(text), text), 0.03,
+                       1, "hybrid")  # fmt: skip
+
+    found = [
+        passage("background", "study", "Background"),
+        passage("rival", "other", None),
+        passage("results", "study", "Results"),
+        passage("far", "third", "Results"),
+    ]
+    relevance = [0.9, 0.8, 0.3, 0.2]
+    off = Weights(results_lead=False)
+    plain = [p.chunk.chunk_id for p in rerank(found, GENERAL, [], off, relevance)]
+    assert plain == ["background", "rival", "results", "far"]  # positive control
+    ranked = [p.chunk.chunk_id for p in rerank(found, GENERAL, [], relevance=relevance)]
+    assert ranked == ["results", "background", "rival", "far"]  # "far" gains nothing alone
+    dose = detect_intent("What is the dose of aldesleukin?")
+    assert [p.chunk.chunk_id for p in rerank(found, dose, [], relevance=relevance)][0] != "results"
+
+
 # ---- generative mode, checked against a scripted adversary (LangChain's fake chat model) ----
 
 HONEST = (
