@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import os
 import secrets
+from collections.abc import Iterable
 from pathlib import Path
 
 
@@ -37,10 +38,15 @@ def file_digest(path: Path) -> tuple[str, int]:
     return h.hexdigest(), size
 
 
-def write_durable(path: Path, data: bytes) -> None:
-    """Write `data` to `path` and fsync it (for files inside a folder not yet published)."""
+def write_durable(path: Path, data: bytes | Iterable[bytes | memoryview]) -> None:
+    """Write `data` (bytes, or an iterable of byte strings written as they come) to `path` and
+    fsync it (for files inside a folder not yet published)."""
     with open(path, "wb") as f:
-        f.write(data)
+        if isinstance(data, bytes | bytearray | memoryview):
+            f.write(data)
+        else:
+            for part in data:
+                f.write(part)
         f.flush()
         os.fsync(f.fileno())
 

@@ -216,9 +216,24 @@ def _jsonl(path: Path) -> Iterator[dict[str, Any]]:
 
 def npy_bytes(array: np.ndarray) -> bytes:
     """`array` in .npy format, without pickle."""
-    buf = io.BytesIO()
-    np.save(buf, array, allow_pickle=False)
-    return buf.getvalue()
+    return b"".join(npy_parts(array))
+
+
+def npy_parts(array: np.ndarray) -> Iterator[bytes | memoryview]:
+    """`array` in .npy format as its header and a view of its data (no copy of the data).
+
+    >>> a = np.arange(6, dtype=np.float32).reshape(2, 3)
+    >>> np.load(io.BytesIO(npy_bytes(a))).tolist()
+    [[0.0, 1.0, 2.0], [3.0, 4.0, 5.0]]
+    """
+    if array.dtype.hasobject:
+        raise ValueError("object arrays are not written (they would need pickle)")
+    data = np.ascontiguousarray(array)
+    head = io.BytesIO()
+    np.lib.format.write_array_header_1_0(head, np.lib.format.header_data_from_array_1_0(data))
+    yield head.getvalue()
+    if data.size:
+        yield data.data.cast("B")
 
 
 def new_tmp_folder(index_dir: Path) -> Path:

@@ -42,7 +42,7 @@ from index.layout import (
     VersionData,
     current_version,
     new_tmp_folder,
-    npy_bytes,
+    npy_parts,
     previous_versions,
     publish,
     read_manifest,
@@ -234,7 +234,7 @@ class Embedded:
 
     vector: np.ndarray
     spans: np.ndarray  # (k, 2) start, end in the chunk's text
-    units: np.ndarray  # (k, dim)
+    units: np.ndarray  # (k, dim), float16 as stored
 
 
 def _cached(prev: VersionData) -> dict[str, Embedded]:
@@ -245,7 +245,7 @@ def _cached(prev: VersionData) -> dict[str, Embedded]:
     table = UnitTable(prev.unit_spans, prev.unit_vectors.read_all(), len(prev.groups))
     out: dict[str, Embedded] = {}
     for row, sha in enumerate(prev.embed_shas):
-        spans, units = table.for_row(row)
+        spans, units = table.for_row(row, dtype=UNIT_DTYPE)
         out[sha] = Embedded(prev.vectors[row], spans, units)
     return out
 
@@ -287,7 +287,7 @@ def _vectors(
             )
         for r, v, u in zip(rows, out.astype(np.float32), pooled, strict=True):
             span_array = np.asarray(units[r], dtype=np.int32).reshape(-1, 2)
-            fresh[shas[r]] = Embedded(v, span_array, u)
+            fresh[shas[r]] = Embedded(v, span_array, u.astype(UNIT_DTYPE))
         if progress is not None:
             progress(min(start + step, total), total)
     rows_out = [cache[s] if s in cache else fresh[s] for s in shas]
@@ -325,10 +325,10 @@ def _write_version(
     tmp = new_tmp_folder(root)
     try:
         _write_lines(tmp / DOCUMENTS, records)
-        _write_lines(tmp / CHUNKS, [group_json(g, s) for g, s in zip(groups, shas, strict=True)])
-        write_durable(tmp / VECTORS, npy_bytes(vectors))
-        write_durable(tmp / UNIT_SPANS, npy_bytes(unit_spans))
-        write_durable(tmp / UNITS, npy_bytes(unit_vectors))
+        _write_lines(tmp / CHUNKS, (group_json(g, s) for g, s in zip(groups, shas, strict=True)))
+        write_durable(tmp / VECTORS, npy_parts(vectors))
+        write_durable(tmp / UNIT_SPANS, npy_parts(unit_spans))
+        write_durable(tmp / UNITS, npy_parts(unit_vectors))
         index, params = build_faiss(vectors, settings["kind"])
         write_durable(tmp / DENSE, faiss.serialize_index(index).tobytes())
         lexical = LexicalRetriever(groups)
@@ -373,8 +373,9 @@ def _write_version(
 
 
 def _write_lines(path: Path, rows: Iterable[dict[str, Any]]) -> None:
-    lines = (json.dumps(r, ensure_ascii=False) + "\n" for r in rows)
-    write_durable(path, "".join(lines).encode("utf-8"))
+    """JSON lines, encoded and written one by one (no copy of the whole file in memory)."""
+    lines = ((json.dumps(r, ensure_ascii=False) + "\n").encode("utf-8") for r in rows)
+    write_durable(path, lines)
 
 
 def _digests(folder: Path) -> dict[str, dict[str, Any]]:

@@ -40,9 +40,11 @@ class UnitTable:
         self.vectors = vectors
         self._bounds = np.searchsorted(rows, np.arange(n_rows + 1))
 
-    def for_row(self, row: int) -> tuple[np.ndarray, np.ndarray]:
-        """((k, 2) start/end offsets, (k, dim) float32 vectors) of chunk row `row`."""
+    def for_row(
+        self, row: int, dtype: type[np.floating] = np.float32
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """((k, 2) start/end offsets, (k, dim) vectors as `dtype`) of chunk row `row`."""
         lo, hi = int(self._bounds[row]), int(self._bounds[row + 1])
         if isinstance(self.vectors, NpyRows):
-            return self.spans[lo:hi, 1:], self.vectors.rows(lo, hi).astype(np.float32)
-        return self.spans[lo:hi, 1:], self.vectors[lo:hi].astype(np.float32)
+            return self.spans[lo:hi, 1:], self.vectors.rows(lo, hi).astype(dtype)
+        return self.spans[lo:hi, 1:], self.vectors[lo:hi].astype(dtype)
