@@ -259,6 +259,12 @@ def results_markdown(
         run = report.get("run") or {}
         out += [f"## {name}", ""]
         stamp = [f"{run.get('n_cases', '?')} cases", f"commit `{run.get('commit')}`"]
+        counts = run.get("corpus") or {}
+        if counts:
+            stamp.append(
+                f"index of {counts.get('documents', '?')} documents, "
+                f"{counts.get('chunks', '?')} chunks"
+            )
         stamp.append(f"index manifest `{str(run.get('index_manifest_hash'))[:16]}`")
         if links and name in links:
             stamp.append(f"[full report]({links[name]})")
