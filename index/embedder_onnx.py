@@ -126,6 +126,11 @@ class OnnxMiniLMEmbedder:
             opts = ort.SessionOptions()
             opts.intra_op_num_threads = self.threads
             opts.inter_op_num_threads = 1
+            # Memory patterns are planned and kept per input shape, and length-sorted batches
+            # bring a new shape nearly every batch: on, a build's RSS grew by ~180 MiB over
+            # 2,400 chunks of MedQuAD; off, it stays at the largest batch's arena (at the same
+            # speed, 117-128 against 121 chunks/s here). The vectors are the same either way.
+            opts.enable_mem_pattern = False
             self._session = ort.InferenceSession(
                 str(self.onnx_path), sess_options=opts, providers=["CPUExecutionProvider"]
             )

@@ -60,6 +60,7 @@ from index.records import (
 )
 from index.spans import shifted
 from index.types import Passage, Retriever
+from index.unit_rows import ScratchRows, UnitRef, units_npy
 from index.units import UNIT_DTYPE, UnitTable, chunk_units
 from ingest.types import Chunk, Document
 
@@ -167,16 +168,20 @@ def _update(
     cache: dict[str, Embedded] = {}
     if prev is not None and same_model:
         cache = _cached(prev)
-    shas, embedded_rows, embedded = _vectors(groups, cache, embedder, batch_size, progress)
-    reused = sum(1 for s in shas if s in cache)
+    scratch = ScratchRows(int(identity["dim"]), UNIT_DTYPE, root)
+    try:
+        shas, rows, embedded = _vectors(groups, cache, embedder, scratch, batch_size, progress)
+        reused = sum(1 for s in shas if s in cache)
 
-    records = [r for d, r in prev_docs.items() if d not in gone and d not in changed]
-    records += [record for record, _ in changed.values()]
-    records.sort(key=lambda r: r["doc_id"])
-    kind = resolve_kind(dense_kind, len(groups), ann_min_chunks)
-    settings = {"chunker": chunker, "identity": identity, "kind": kind}
-    settings["requested"] = {"dense_kind": dense_kind, "ann_min_chunks": ann_min_chunks}
-    name, manifest_hash = _write_version(root, prev, records, groups, shas, embedded_rows, settings)
+        records = [r for d, r in prev_docs.items() if d not in gone and d not in changed]
+        records += [record for record, _ in changed.values()]
+        records.sort(key=lambda r: r["doc_id"])
+        kind = resolve_kind(dense_kind, len(groups), ann_min_chunks)
+        settings = {"chunker": chunker, "identity": identity, "kind": kind}
+        settings["requested"] = {"dense_kind": dense_kind, "ann_min_chunks": ann_min_chunks}
+        name, manifest_hash = _write_version(root, prev, records, groups, shas, rows, settings)
+    finally:
+        scratch.close()
     return UpdateReport(
         added=tuple(added),
         replaced=tuple(replaced),
@@ -230,11 +235,12 @@ def _regroup(
 
 @dataclass(frozen=True)
 class Embedded:
-    """A chunk's vector and its answer units' spans and vectors, from one forward pass."""
+    """A chunk's vector and its answer units' spans and vectors, from one forward pass (the
+    unit vectors stay in a file: the scratch file of this build or the previous version's)."""
 
     vector: np.ndarray
     spans: np.ndarray  # (k, 2) start, end in the chunk's text
-    units: np.ndarray  # (k, dim), float16 as stored
+    units: UnitRef  # (k, dim) float16 rows as stored
 
 
 def _cached(prev: VersionData) -> dict[str, Embedded]:
@@ -242,11 +248,12 @@ def _cached(prev: VersionData) -> dict[str, Embedded]:
     vectors gives none: its chunks are embedded again)."""
     if prev.unit_spans is None or prev.unit_vectors is None:
         return {}
-    table = UnitTable(prev.unit_spans, prev.unit_vectors.read_all(), len(prev.groups))
+    table = UnitTable(prev.unit_spans, prev.unit_vectors, len(prev.groups))
     out: dict[str, Embedded] = {}
     for row, sha in enumerate(prev.embed_shas):
-        spans, units = table.for_row(row, dtype=UNIT_DTYPE)
-        out[sha] = Embedded(prev.vectors[row], spans, units)
+        lo, hi = table.row_range(row)
+        spans = prev.unit_spans[lo:hi, 1:]
+        out[sha] = Embedded(prev.vectors[row], spans, UnitRef(prev.unit_vectors, lo, hi))
     return out
 
 
@@ -254,11 +261,13 @@ def _vectors(
     groups: Sequence[ChunkGroup],
     cache: dict[str, Embedded],
     embedder: Embedder,
+    scratch: ScratchRows,
     batch_size: int,
     progress: Callable[[int, int], None] | None,
 ) -> tuple[list[str], list[Embedded], int]:
     """(embed sha per group, embedded rows, number of texts embedded); a cached text whose
-    units are unchanged is not embedded again. Texts go to the embedder sorted by length."""
+    units are unchanged is not embedded again. Texts go to the embedder sorted by length;
+    fresh unit vectors go to `scratch` as they come."""
     texts = [embed_text(g.chunk) for g in groups]
     shas = [sha256_text(t) for t in texts]
     units = [chunk_units(g.chunk) for g in groups]
@@ -285,26 +294,24 @@ def _vectors(
                 f"embedder {embedder.name} returned shape {out.shape}, "
                 f"expected {(len(batch), embedder.dim)}"
             )
-        for r, v, u in zip(rows, out.astype(np.float32), pooled, strict=True):
+        for r, v, u in zip(rows, out.astype(np.float32, copy=False), pooled, strict=True):
             span_array = np.asarray(units[r], dtype=np.int32).reshape(-1, 2)
-            fresh[shas[r]] = Embedded(v, span_array, u.astype(UNIT_DTYPE))
+            ref = UnitRef(scratch, *scratch.append(u))
+            fresh[shas[r]] = Embedded(v.copy(), span_array, ref)
         if progress is not None:
             progress(min(start + step, total), total)
     rows_out = [cache[s] if s in cache else fresh[s] for s in shas]
     return shas, rows_out, total
 
 
-def _unit_arrays(rows: Sequence[Embedded], dim: int) -> tuple[np.ndarray, np.ndarray]:
-    """unit_spans.npy (row, start, end as int32) and units.npy (float16) of a version."""
+def _unit_spans(rows: Sequence[Embedded]) -> np.ndarray:
+    """unit_spans.npy of a version: (chunk row, start, end) as int32."""
     spans = [
         np.column_stack([np.full(len(e.spans), i, dtype=np.int32), e.spans.astype(np.int32)])
         for i, e in enumerate(rows)
         if len(e.spans)
     ]
-    vectors = [e.units for e in rows if len(e.spans)]
-    if not spans:
-        return np.zeros((0, 3), np.int32), np.zeros((0, dim), UNIT_DTYPE)
-    return np.concatenate(spans), np.concatenate(vectors).astype(UNIT_DTYPE)
+    return np.concatenate(spans) if spans else np.zeros((0, 3), np.int32)
 
 
 def _write_version(
@@ -321,14 +328,14 @@ def _write_version(
     vectors = np.zeros((len(rows), dim), dtype=np.float32)
     for i, e in enumerate(rows):
         vectors[i] = e.vector
-    unit_spans, unit_vectors = _unit_arrays(rows, dim)
+    unit_spans = _unit_spans(rows)
     tmp = new_tmp_folder(root)
     try:
         _write_lines(tmp / DOCUMENTS, records)
         _write_lines(tmp / CHUNKS, (group_json(g, s) for g, s in zip(groups, shas, strict=True)))
         write_durable(tmp / VECTORS, npy_parts(vectors))
         write_durable(tmp / UNIT_SPANS, npy_parts(unit_spans))
-        write_durable(tmp / UNITS, npy_parts(unit_vectors))
+        write_durable(tmp / UNITS, units_npy([e.units for e in rows], dim, UNIT_DTYPE))
         index, params = build_faiss(vectors, settings["kind"])
         write_durable(tmp / DENSE, faiss.serialize_index(index).tobytes())
         lexical = LexicalRetriever(groups)

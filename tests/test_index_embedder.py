@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from importlib import metadata
+from pathlib import Path
 
 import numpy as np
 import pytest
 from fixtures_index import embedder, int8_embedder, sentences  # noqa: F401
 
+import index.mpnet
 from index.embedder import MINILM_NAME, load_embedder, normalise_rows
 from index.embedder_onnx import mean_pool
 from index.errors import EmbedderError
@@ -68,13 +71,18 @@ def test_related_sentences_are_closer_than_unrelated(embedder) -> None:  # noqa:
     assert v[0] @ v[1] > v[0] @ v[2] + 0.2
 
 
-def test_load_embedder_specs() -> None:
+def test_load_embedder_specs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     assert load_embedder("minilm-int8", threads=1).backend == "onnx-int8"
     assert load_embedder("minilm").backend == "st-fp32"
     with pytest.raises(EmbedderError, match="no-such-model"):
         load_embedder("no-such-model")
+
+    def absent(name: str) -> metadata.Distribution:  # mpnet's parts not installed (as in CI)
+        raise metadata.PackageNotFoundError(name)
+
+    monkeypatch.setattr(index.mpnet.metadata, "distribution", absent)
     with pytest.raises(EmbedderError, match="mpnet"):
-        load_embedder("mpnet")
+        load_embedder("mpnet", models_dir=tmp_path)
 
 
 def test_helpers() -> None:

@@ -9,7 +9,7 @@ from typing import Any
 
 import numpy as np
 import pytest
-from fixtures_index import corpus, embedder, int8_embedder  # noqa: F401
+from fixtures_index import corpus, embedder, int8_embedder, make_doc  # noqa: F401
 
 from index.context import embed_text
 from index.errors import IndexCorrupt
@@ -17,6 +17,7 @@ from index.npy_rows import NpyRows
 from index.spans import pool_spans, shifted, span_tokens
 from index.store import ClinqaIndex, update_index
 from index.units import chunk_units
+from ingest.types import MONOGRAPH
 from qa.engine import QA
 from qa.settings import Settings
 
@@ -100,6 +101,33 @@ def test_stored_unit_vectors_are_those_of_a_fresh_forward_pass(
     assert isinstance(old, NpyRows) and isinstance(new, NpyRows)  # read on demand
     np.testing.assert_array_equal(new.read_all(), old.read_all())
     assert report.chunks_total == third.chunks_total
+
+
+def test_an_update_writes_the_same_unit_files_as_a_fresh_build(
+    tmp_path: Path,
+    int8_embedder: Any,  # noqa: F811
+) -> None:
+    """An update mixes rows embedded now (from the build's scratch file) with rows reused from
+    the previous version's units.npy; the files must be those a fresh build writes."""
+    docs = corpus()
+    update_index(tmp_path / "a", docs, int8_embedder, chunker_settings=SETTINGS)
+    added = make_doc(
+        "test:new", "Tinzaparin", MONOGRAPH,
+        [("Dosage", "Give 175 anti-Xa units/kg subcutaneously once daily. Check platelets.")],
+        subject="Tinzaparin",
+    )  # fmt: skip
+    final = [added, *docs[1:]]  # one document dropped, one added, the rest reused
+    upd = update_index(
+        tmp_path / "a", final, int8_embedder, chunker_settings=SETTINGS, replace_all=True
+    )
+    assert upd.written and 0 < upd.chunks_embedded < upd.chunks_total  # a real mix
+    fresh = update_index(tmp_path / "b", final, int8_embedder, chunker_settings=SETTINGS)
+    assert fresh.chunks_embedded == fresh.chunks_total
+    a = tmp_path / "a" / "versions" / upd.version
+    b = tmp_path / "b" / "versions" / fresh.version
+    for name in ("units.npy", "unit_spans.npy", "vectors.npy", "chunks.jsonl"):
+        assert (a / name).read_bytes() == (b / name).read_bytes(), name
+    assert not [p for p in (tmp_path / "a").rglob("*") if "tmp" in p.name]  # no scratch left
 
 
 class Counting:
