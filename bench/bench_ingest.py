@@ -80,3 +80,21 @@ def _summary(corpus: str, system: str, rows: list[dict[str, Any]]) -> dict[str, 
             "ingest_over_ceiling": round(ceil / ing, 3),
         })  # fmt: skip
     return row
+
+
+def memory_bench(corpora: dict[int, Path], runs: int) -> list[dict[str, Any]]:
+    """Peak RSS of a build (int8, 2 threads, fresh process) on growing corpora: the whole
+    process and the part above the loaded, warm embedder; medians of `runs`."""
+    out = []
+    for n, corpus in corpora.items():
+        rows = [child_run("build-int8", corpus) for _ in range(runs)]
+        r0 = rows[0]
+        out.append({
+            "passages": n, "documents": r0["documents"], "chunks": r0["chunks"], "runs": runs,
+            "ingest_s": round(median([r["ingest_s"] for r in rows]), 2),
+            "loaded_rss_mb": round(median([r["loaded_rss_mb"] for r in rows]), 1),
+            "peak_rss_mb": round(median([r["peak_rss_mb"] for r in rows]), 1),
+            "peak_runs_mb": [round(r["peak_rss_mb"], 1) for r in rows],
+            "build_mb": round(median([r["peak_rss_mb"] - r["loaded_rss_mb"] for r in rows]), 1),
+        })  # fmt: skip
+    return out

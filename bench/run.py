@@ -3,9 +3,9 @@
     HF_HUB_OFFLINE=1 nice -n 10 .venv/bin/python bench/run.py [--quick] [--only SECTION ...]
 
 Each section writes bench/results/<section>.json (medians of >= 3 runs); bench/RESULTS.md is
-re-rendered from every JSON there. Sections: embedder, ingest, langchain, cold, scale. Work files
-(the sample corpus, sample indexes, a LangChain store) go to var/bench/. The default index
-var/index-int8 is only read. `--quick` shrinks sizes to check the script in a few minutes and
+re-rendered from every JSON there. Sections: embedder, ingest, memory, langchain, cold, scale.
+Work files (the sample corpus, sample indexes, a LangChain store) go to var/bench/. The default
+index var/index-int8 is only read. `--quick` shrinks sizes to check the script in a few minutes and
 writes to bench/results/quick/ (RESULTS.md is left alone).
 """
 
@@ -19,6 +19,7 @@ import shutil
 import sys
 import tempfile
 import time
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -29,17 +30,18 @@ sys.path.insert(0, str(ROOT))
 
 from bench_cold import cold_start  # noqa: E402
 from bench_embed import embedder_ceiling, pick  # noqa: E402
-from bench_ingest import ingest_bench  # noqa: E402
+from bench_ingest import ingest_bench, memory_bench  # noqa: E402
 from bench_langchain import langchain_bench  # noqa: E402
 from corpus_sample import FOLDERS, gold_questions, sample_documents, write_sample  # noqa: E402
 from results_md import render  # noqa: E402
 
-SECTIONS = ("embedder", "ingest", "langchain", "cold", "scale")
+SECTIONS = ("embedder", "ingest", "memory", "langchain", "cold", "scale")
 WORK = ROOT / "var" / "bench"
 RESULTS = BENCH / "results"
 DEFAULT_INDEX = ROOT / "var" / "index-int8"
 COLD_QUESTION = "What is the starting dose of metformin?"
 MEDQUAD_SAMPLE = 2000
+MEMORY_SIZES = (1000, 2000, 4000, 8000)  # MedQuAD passages per build in the memory section
 
 
 def log(msg: str) -> None:
@@ -86,11 +88,11 @@ QUICK = {"on": False}  # --quick: a 10-abstract sample, fewer queries, smaller s
 
 def sample_folder(wide: bool = False) -> Path:
     """The fixed corpus sample (built once into var/bench/); `wide` = the embedder's."""
-    name, folders, n = "sample-ingest", FOLDERS[:2], 50
+    name, folders, n = "sample-ingest", tuple(FOLDERS[:2]), 50
     if wide:
-        name, folders, n = "sample", FOLDERS, 150
+        name, folders, n = "sample", tuple(FOLDERS), 150
     if QUICK["on"]:
-        name, folders, n = "sample-quick", FOLDERS[:2], 10
+        name, folders, n = "sample-quick", tuple(FOLDERS[:2]), 10
     folder = WORK / name
     if not (folder / "pubmedqa" / "corpus.jsonl").is_file():
         shutil.rmtree(folder, ignore_errors=True)
@@ -145,7 +147,7 @@ def medquad_sample(n: int = MEDQUAD_SAMPLE) -> Path:
 
 def run_ingest(quick: bool, runs: int) -> list[dict[str, Any]]:
     corpora = {"sample": sample_folder()}
-    systems: dict[str, tuple[str, ...]] = {
+    systems: dict[str, Sequence[str]] = {
         "sample": ("clinqa-int8", "clinqa-fp32", "langchain"),
         "default corpus": ("clinqa-int8", "langchain"),
         "MedQuAD sample": ("clinqa-int8", "langchain"),
@@ -154,6 +156,12 @@ def run_ingest(quick: bool, runs: int) -> list[dict[str, Any]]:
         corpora["default corpus"] = ROOT / "corpus"
         corpora["MedQuAD sample"] = medquad_sample()
     return ingest_bench(corpora, systems, runs)
+
+
+def run_memory(quick: bool, runs: int) -> dict[str, Any]:
+    sizes = (100, 200) if quick else MEMORY_SIZES
+    rows = memory_bench({n: medquad_sample(n) for n in sizes}, runs)
+    return {"seed": 3, "rows": rows}
 
 
 def run_langchain(quick: bool, runs: int) -> dict[str, Any]:
@@ -238,6 +246,7 @@ def _chunks(folder: Path) -> str:
 RUNNERS = {
     "embedder": run_embedder,
     "ingest": run_ingest,
+    "memory": run_memory,
     "langchain": run_langchain,
     "cold": run_cold,
     "scale": run_scale,
