@@ -26,9 +26,10 @@ def render(machine: dict[str, Any], results: dict[str, Any]) -> str:
         f"cores ({machine['cpu']}), {machine['ram_gb']} GiB RAM, Python {machine['python']}, "
         f"torch {machine['torch']}, onnxruntime {machine['onnxruntime']}, faiss "
         f"{machine['faiss']}, bm25s {machine['bm25s']}. Each figure is the median of the runs "
-        "listed in bench/results/*.json; the sections ran one after another with no other "
-        f"heavy work on the machine. {_loads(machine.get('load', {}))} Compare rows with each "
-        "other (same machine, same conditions) rather than with other machines.",
+        "listed in bench/results/*.json; the sections ran one after another; a section's load "
+        "average shows whether other work shared the machine. "
+        f"{_loads(machine.get('load', {}))} Compare rows with each other (same machine, same "
+        "conditions) rather than with other machines.",
         "",
     ]
     if "embedder" in results:
@@ -163,7 +164,9 @@ def _memory(r: dict[str, Any]) -> list[str]:
         "peak RSS (rusage); *build* = peak - loaded; *KiB/chunk* = growth of *build* per added "
         "chunk from the row above. Chunk texts, document records and the index itself (FAISS "
         "1.5 KiB a chunk, bm25s, the chunk vectors) are held until the version is written; the "
-        "answer-unit vectors are not (they go to a scratch file as they are embedded).",
+        "answer-unit vectors are not (they go to a scratch file as they are embedded). Memory "
+        "is the figure here: *ingest s* is for orientation only (throughput is the ingest "
+        "table's, and this section may share the machine; see its load average above).",
         "",
         table(MEMORY_HEADER, rows),
         "",
