@@ -88,11 +88,12 @@ QUICK = {"on": False}  # --quick: a 10-abstract sample, fewer queries, smaller s
 
 def sample_folder(wide: bool = False) -> Path:
     """The fixed corpus sample (built once into var/bench/); `wide` = the embedder's."""
-    name, folders, n = "sample-ingest", tuple(FOLDERS[:2]), 50
+    folders: tuple[str, ...] = FOLDERS[:2]
+    name, n = "sample-ingest", 50
     if wide:
-        name, folders, n = "sample", tuple(FOLDERS), 150
+        name, folders, n = "sample", FOLDERS, 150
     if QUICK["on"]:
-        name, folders, n = "sample-quick", tuple(FOLDERS[:2]), 10
+        name, folders, n = "sample-quick", FOLDERS[:2], 10
     folder = WORK / name
     if not (folder / "pubmedqa" / "corpus.jsonl").is_file():
         shutil.rmtree(folder, ignore_errors=True)

@@ -219,6 +219,23 @@ def npy_bytes(array: np.ndarray) -> bytes:
     return b"".join(npy_parts(array))
 
 
+def npy_header(shape: tuple[int, ...], dtype: np.dtype[Any] | type) -> bytes:
+    """The .npy header of a C-ordered array of `shape` and `dtype` (np.save's, version 1.0).
+
+    >>> len(npy_header((2, 3), np.float16)) % 64
+    0
+    """
+    dt = np.dtype(dtype)
+    if dt.hasobject:
+        raise ValueError("object arrays are not written (they would need pickle)")
+    head = io.BytesIO()
+    descr = np.lib.format.dtype_to_descr(dt)
+    np.lib.format.write_array_header_1_0(
+        head, {"descr": descr, "fortran_order": False, "shape": tuple(shape)}
+    )
+    return head.getvalue()
+
+
 def npy_parts(array: np.ndarray) -> Iterator[bytes | memoryview]:
     """`array` in .npy format as its header and a view of its data (no copy of the data).
 
@@ -226,12 +243,8 @@ def npy_parts(array: np.ndarray) -> Iterator[bytes | memoryview]:
     >>> np.load(io.BytesIO(npy_bytes(a))).tolist()
     [[0.0, 1.0, 2.0], [3.0, 4.0, 5.0]]
     """
-    if array.dtype.hasobject:
-        raise ValueError("object arrays are not written (they would need pickle)")
     data = np.ascontiguousarray(array)
-    head = io.BytesIO()
-    np.lib.format.write_array_header_1_0(head, np.lib.format.header_data_from_array_1_0(data))
-    yield head.getvalue()
+    yield npy_header(data.shape, data.dtype)
     if data.size:
         yield data.data.cast("B")
 

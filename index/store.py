@@ -297,7 +297,7 @@ def _vectors(
         for r, v, u in zip(rows, out.astype(np.float32, copy=False), pooled, strict=True):
             span_array = np.asarray(units[r], dtype=np.int32).reshape(-1, 2)
             ref = UnitRef(scratch, *scratch.append(u))
-            fresh[shas[r]] = Embedded(v.copy(), span_array, ref)
+            fresh[shas[r]] = Embedded(v, span_array, ref)  # a row of the batch array
         if progress is not None:
             progress(min(start + step, total), total)
     rows_out = [cache[s] if s in cache else fresh[s] for s in shas]

@@ -10,7 +10,6 @@ from those refs in row order, a chunk at a time.
 
 from __future__ import annotations
 
-import io
 import os
 import tempfile
 from collections.abc import Iterator, Sequence
@@ -19,6 +18,7 @@ from pathlib import Path
 
 import numpy as np
 
+from index.layout import npy_header
 from index.npy_rows import NpyRows
 
 
@@ -76,16 +76,13 @@ class UnitRef:
 def units_npy(refs: Sequence[UnitRef], dim: int, dtype: type[np.floating]) -> Iterator[bytes]:
     """units.npy of the rows behind `refs`, in order, as its header and then a chunk at a time.
 
+    >>> import io
     >>> s = ScratchRows(2, np.float16)
     >>> refs = [UnitRef(s, *s.append(np.full((n, 2), n))) for n in (2, 0, 1)]
     >>> np.load(io.BytesIO(b"".join(units_npy(refs[::-1], 2, np.float16)))).tolist()
     [[1.0, 1.0], [2.0, 2.0], [2.0, 2.0]]
     """
-    total = sum(r.hi - r.lo for r in refs)
-    head = io.BytesIO()
-    header = {"descr": np.lib.format.dtype_to_descr(np.dtype(dtype)), "fortran_order": False}
-    np.lib.format.write_array_header_1_0(head, {**header, "shape": (total, dim)})
-    yield head.getvalue()
+    yield npy_header((sum(r.hi - r.lo for r in refs), dim), dtype)
     for ref in refs:
         if ref.hi > ref.lo:
             yield np.ascontiguousarray(ref.read(), dtype=dtype).tobytes()

@@ -44,11 +44,9 @@ class UnitTable:
         """The unit rows lo..hi-1 of chunk row `row`."""
         return int(self._bounds[row]), int(self._bounds[row + 1])
 
-    def for_row(
-        self, row: int, dtype: type[np.floating] = np.float32
-    ) -> tuple[np.ndarray, np.ndarray]:
-        """((k, 2) start/end offsets, (k, dim) vectors as `dtype`) of chunk row `row`."""
+    def for_row(self, row: int) -> tuple[np.ndarray, np.ndarray]:
+        """((k, 2) start/end offsets, (k, dim) float32 vectors) of chunk row `row`."""
         lo, hi = self.row_range(row)
         if isinstance(self.vectors, NpyRows):
-            return self.spans[lo:hi, 1:], self.vectors.rows(lo, hi).astype(dtype)
-        return self.spans[lo:hi, 1:], self.vectors[lo:hi].astype(dtype)
+            return self.spans[lo:hi, 1:], self.vectors.rows(lo, hi).astype(np.float32)
+        return self.spans[lo:hi, 1:], self.vectors[lo:hi].astype(np.float32)

@@ -243,16 +243,20 @@ def test_relevance_outweighs_the_squeezed_fused_scores() -> None:
         rerank(found, GENERAL, [], relevance=[0.5])
 
 
-def test_a_document_s_other_passages_follow_its_best_one() -> None:
+def _journal_passage(cid: str, doc: str, section: str | None = None) -> Passage:
+    """A journal passage of plain words, so only the relevance given decides its rank."""
     from ingest.types import Chunk
+
+    text = "a passage of some ten words " * 2
+    return Passage(Chunk(cid, doc, "T", "journal", section, None, 0, len(text), text), 0.03, 1,
+                   "hybrid")  # fmt: skip
+
+
+def test_a_document_s_other_passages_follow_its_best_one() -> None:
     from qa.intent import GENERAL
     from qa.rerank import Weights, rerank
 
-    def passage(cid: str, doc: str) -> Passage:
-        text = "a passage of some ten words " * 2
-        return Passage(Chunk(cid, doc, "T", "journal", None, None, 0, len(text), text), 0.03, 1,
-                       "hybrid")  # fmt: skip
-
+    passage = _journal_passage
     found = [passage("best", "abstract"), passage("other", "elsewhere"),
              passage("sibling", "abstract")]  # fmt: skip
     relevance = [0.9, 0.5, 0.45]
@@ -263,15 +267,10 @@ def test_a_document_s_other_passages_follow_its_best_one() -> None:
 
 
 def test_a_study_s_results_lead_its_passages_and_move_no_other_document() -> None:
-    from ingest.types import Chunk
     from qa.intent import GENERAL, detect_intent
     from qa.rerank import Weights, rerank
 
-    def passage(cid: str, doc: str, section: str | None) -> Passage:
-        text = "a passage of some ten words " * 2
-        return Passage(Chunk(cid, doc, "T", "journal", section, None, 0, len(text), text), 0.03,
-                       1, "hybrid")  # fmt: skip
-
+    passage = _journal_passage
     found = [
         passage("background", "study", "Background"),
         passage("rival", "other", None),
