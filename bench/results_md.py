@@ -162,9 +162,11 @@ def _memory(r: dict[str, Any]) -> list[str]:
         f"{r['seed']}) of MedQuAD passages of growing size; median of {r['rows'][0]['runs']} "
         "runs. *loaded* = peak RSS once the embedder is loaded and warm; *peak* = the process's "
         "peak RSS (rusage); *build* = peak - loaded; *KiB/chunk* = growth of *build* per added "
-        "chunk from the row above. Chunk texts, document records and the index itself (FAISS "
-        "1.5 KiB a chunk, bm25s, the chunk vectors) are held until the version is written; the "
-        "answer-unit vectors are not (they go to a scratch file as they are embedded). Memory "
+        "chunk from the row above. What a build holds is the index it builds: the chunk table "
+        "and FAISS (1.5 KiB a chunk), then bm25s once FAISS is written and let go. Document "
+        "records (with their texts) and the chunk and answer-unit vectors go to scratch files "
+        "as they come, FAISS is filled from vectors.npy a batch at a time and written straight "
+        "to its file, and contextual texts are made again when needed rather than held. Memory "
         "is the figure here: *ingest s* is for orientation only (throughput is the ingest "
         "table's, and this section may share the machine; see its load average above).",
         "",

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import faiss
@@ -11,6 +11,7 @@ import numpy as np
 
 from index.embedder import Embedder
 from index.groups import ChunkGroup, admitted_rows
+from index.npy_rows import ArrayRows, RowSource
 from index.types import Filters, Passage
 
 DENSE_KINDS = ("auto", "flat", "hnsw", "ivf")
@@ -20,6 +21,7 @@ HNSW_EF_SEARCH = 128
 IVF_MIN_CHUNKS = 500_000
 IVF_TRAIN_MAX = 100_000
 IVF_NITER = 10
+ADD_BATCH = 2048  # rows added to FAISS at a time by a build (3 MiB of float32 at dim 384)
 _faiss: Any = faiss  # the stubs lack the SearchParameters* classes
 
 
@@ -57,8 +59,15 @@ def resolve_kind(kind: str, n: int, ann_min_chunks: int) -> str:
 
 def build_faiss(vectors: np.ndarray, kind: str) -> tuple[Any, dict[str, Any]]:
     """A FAISS inner-product index over `vectors` of the given kind, with its parameters."""
-    n, dim = vectors.shape
-    x = np.ascontiguousarray(vectors, dtype=np.float32)
+    return build_faiss_rows(ArrayRows(np.ascontiguousarray(vectors, dtype=np.float32)), kind)
+
+
+def build_faiss_rows(
+    source: RowSource, kind: str, batch_rows: int = ADD_BATCH
+) -> tuple[Any, dict[str, Any]]:
+    """`build_faiss` over rows read `batch_rows` at a time (a build's vectors.npy), so that the
+    FAISS index is the only copy of the vectors in memory."""
+    n, dim = source.shape
     if kind == "flat":
         index: Any = faiss.IndexFlatIP(dim)
         params: dict[str, Any] = {}
@@ -73,15 +82,34 @@ def build_faiss(vectors: np.ndarray, kind: str) -> tuple[Any, dict[str, Any]]:
         index.cp.max_points_per_centroid = max(39, IVF_TRAIN_MAX // nlist + 1)
         train = min(n, max(IVF_TRAIN_MAX, 39 * nlist))  # FAISS wants >= 39 points a centroid
         if n:  # k-means on a seeded sample: the same vectors give the same index
-            rows = np.random.default_rng(0).permutation(n)[:train]
-            index.train(x[np.sort(rows)])
+            sample = np.sort(np.random.default_rng(0).permutation(n)[:train])
+            index.train(_sampled(source, sample, batch_rows))
         nprobe = min(nlist, max(8, min(32, nlist // 64)))
         params = {"nlist": nlist, "nprobe": nprobe, "train_rows": train}
     else:
         raise ValueError(f"dense index kind must be flat, hnsw or ivf, got {kind!r}")
-    if n:
-        index.add(x)
+    for lo in range(0, n, max(1, batch_rows)):
+        index.add(np.ascontiguousarray(source.rows(lo, min(n, lo + batch_rows)), np.float32))
     return index, params
+
+
+def write_faiss(index: Any, write: Callable[[bytes], int]) -> None:
+    """Serialise `index` through `write` a block at a time (no copy of the whole file)."""
+    faiss.write_index(index, _faiss.PyCallbackIOWriter(write))
+
+
+def _sampled(source: RowSource, rows: np.ndarray, batch_rows: int) -> np.ndarray:
+    """source's rows at the sorted positions `rows`, read a batch at a time."""
+    n, dim = source.shape
+    out = np.zeros((len(rows), dim), dtype=np.float32)
+    done = 0
+    for lo in range(0, n, max(1, batch_rows)):
+        hi = min(n, lo + batch_rows)
+        take = rows[done : done + int(np.searchsorted(rows[done:], hi))]
+        if len(take):
+            out[done : done + len(take)] = source.rows(lo, hi)[take - lo]
+            done += len(take)
+    return out
 
 
 class _Held(np.ndarray):

@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import os
 import secrets
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 
 
@@ -38,12 +38,18 @@ def file_digest(path: Path) -> tuple[str, int]:
     return h.hexdigest(), size
 
 
-def write_durable(path: Path, data: bytes | Iterable[bytes | memoryview]) -> None:
-    """Write `data` (bytes, or an iterable of byte strings written as they come) to `path` and
-    fsync it (for files inside a folder not yet published)."""
+Writer = Callable[[Callable[[bytes], int]], object]  # fills a file through its write function
+
+
+def write_durable(path: Path, data: bytes | Iterable[bytes | memoryview] | Writer) -> None:
+    """Write `data` (bytes, an iterable of byte strings written as they come, or a function that
+    is handed the file's `write`) to `path` and fsync it (for files inside a folder not yet
+    published)."""
     with open(path, "wb") as f:
         if isinstance(data, bytes | bytearray | memoryview):
             f.write(data)
+        elif callable(data):
+            data(f.write)
         else:
             for part in data:
                 f.write(part)

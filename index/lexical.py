@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import itertools
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 
 import bm25s
@@ -15,6 +16,7 @@ from index.groups import ChunkGroup, admitted_rows
 from index.types import Filters, Passage
 
 STOPWORDS = "en"
+TOKENIZE_BATCH = 1024
 
 
 def bm25_tokens(texts: Sequence[str]) -> list[list[str]]:
@@ -34,23 +36,36 @@ def build_bm25(groups: Sequence[ChunkGroup]) -> bm25s.BM25 | None:
     if not groups:
         return None
     bm25 = bm25s.BM25()
-    bm25.index(
-        sorted_vocab_ids(bm25_tokens([embed_text(g.chunk) for g in groups])), show_progress=False
-    )
+    bm25.index(sorted_vocab_ids(embed_text(g.chunk) for g in groups), show_progress=False)
     return bm25
 
 
-def sorted_vocab_ids(docs: Sequence[Sequence[str]]) -> Tokenized:
-    """Token ids over a vocabulary in sorted order. Left to bm25s, the vocabulary follows set
-    iteration order, which changes with PYTHONHASHSEED, so the same corpus would write different
-    BM25 files (and a different manifest hash) in every process.
+def sorted_vocab_ids(texts: Iterable[str], batch: int = TOKENIZE_BATCH) -> Tokenized:
+    """The texts' token ids over a vocabulary in sorted order. Left to bm25s, the vocabulary
+    follows set iteration order, which changes with PYTHONHASHSEED, so the same corpus would
+    write different BM25 files (and a different manifest hash) in every process.
 
-    >>> t = sorted_vocab_ids([["dose", "aldesleukin"], ["dose"]])
+    Texts are tokenised `batch` at a time and their tokens turned into ids at once: every id
+    list shares its int objects with the vocabulary, where a corpus's token strings, held all
+    together, would cost some 50 bytes a token.
+
+    >>> t = sorted_vocab_ids(["dose of aldesleukin", "the dose"], batch=1)
     >>> t.vocab, t.ids
     ({'aldesleukin': 0, 'dose': 1}, [[1, 0], [1]])
     """
-    vocab = {token: i for i, token in enumerate(sorted({t for doc in docs for t in doc}))}
-    return Tokenized(ids=[[vocab[t] for t in doc] for doc in docs], vocab=vocab)
+    seen: dict[str, int] = {}  # token -> id in order of first appearance
+    ids: list[list[int]] = []
+    todo = iter(texts)
+    while part := list(itertools.islice(todo, max(1, batch))):
+        for doc in bm25_tokens(part):
+            ids.append([seen.setdefault(t, len(seen)) for t in doc])
+    vocab = {token: i for i, token in enumerate(sorted(seen))}
+    remap = [0] * len(seen)
+    for token, first in seen.items():
+        remap[first] = vocab[token]
+    for doc_ids in ids:
+        doc_ids[:] = [remap[i] for i in doc_ids]
+    return Tokenized(ids=ids, vocab=vocab)
 
 
 class LexicalRetriever:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import weakref
 from pathlib import Path
+from typing import Protocol
 
 import numpy as np
 
@@ -63,3 +64,32 @@ class NpyRows:
 
     def close(self) -> None:
         self._closer()
+
+
+class RowSource(Protocol):
+    """Anything that hands out rows lo..hi-1 of a 2-d array: a .npy file, a scratch file, an
+    array in memory."""
+
+    @property
+    def shape(self) -> tuple[int, int]: ...
+
+    def rows(self, lo: int, hi: int) -> np.ndarray: ...
+
+
+class ArrayRows:
+    """An array in memory as a `RowSource`.
+
+    >>> ArrayRows(np.arange(6).reshape(3, 2)).rows(1, 3).tolist()
+    [[2, 3], [4, 5]]
+    """
+
+    def __init__(self, array: np.ndarray) -> None:
+        self.array = array
+
+    @property
+    def shape(self) -> tuple[int, int]:
+        n, dim = self.array.shape
+        return (int(n), int(dim))
+
+    def rows(self, lo: int, hi: int) -> np.ndarray:
+        return self.array[lo:hi]

@@ -21,7 +21,7 @@ import faiss
 import numpy as np
 
 from index.context import embed_text
-from index.dense import DenseRetriever, build_faiss, resolve_kind
+from index.dense import DenseRetriever, build_faiss_rows, resolve_kind, write_faiss
 from index.embedder import MINILM_NAME, Embedder, load_embedder
 from index.errors import EmbedderError, IndexCorrupt, IndexInputError, IndexMismatch, IndexMissing
 from index.files import file_digest, sha256_text, write_durable
@@ -50,6 +50,8 @@ from index.layout import (
     writer_lock,
 )
 from index.lexical import STOPWORDS, LexicalRetriever
+from index.npy_rows import ArrayRows, NpyRows
+from index.record_spool import RecordSpool
 from index.records import (
     canonical,
     chunks_fingerprint,
@@ -58,9 +60,9 @@ from index.records import (
     document_json,
     group_json,
 )
+from index.scratch_rows import RowRef, ScratchRows, rows_npy
 from index.spans import shifted
 from index.types import Passage, Retriever
-from index.unit_rows import ScratchRows, UnitRef, units_npy
 from index.units import UNIT_DTYPE, UnitTable, chunk_units
 from ingest.types import Chunk, Document
 
@@ -130,20 +132,48 @@ def _update(
     added: dict[str, None] = {}
     replaced: dict[str, None] = {}
     unchanged: dict[str, None] = {}
-    changed: dict[str, tuple[dict[str, Any], tuple[Chunk, ...]]] = {}
-    for doc, chunks in docs:
-        record = _record(doc, chunks)
-        for seen in (added, replaced, unchanged, changed):
-            seen.pop(doc.doc_id, None)  # a later copy of the same doc_id wins
-        old = prev_docs.get(doc.doc_id)
-        same = old is not None and all(
-            old.get(key) == record[key] for key in ("fingerprint", "chunks_sha")
-        )
-        if same:
-            unchanged[doc.doc_id] = None
-            continue
-        (replaced if old is not None else added)[doc.doc_id] = None
-        changed[doc.doc_id] = (record, tuple(chunks))
+    changed: dict[str, tuple[Chunk, ...]] = {}
+    spool = RecordSpool(root)  # the changed documents' records (with their texts), on disk
+    try:
+        for doc, chunks in docs:
+            record = _record(doc, chunks)
+            for seen in (added, replaced, unchanged, changed):
+                seen.pop(doc.doc_id, None)  # a later copy of the same doc_id wins
+            old = prev_docs.get(doc.doc_id)
+            same = old is not None and all(
+                old.get(key) == record[key] for key in ("fingerprint", "chunks_sha")
+            )
+            if same:
+                unchanged[doc.doc_id] = None
+                continue
+            (replaced if old is not None else added)[doc.doc_id] = None
+            changed[doc.doc_id] = tuple(chunks)
+            spool.add(record)
+        return _commit(
+            root, prev, prev_docs, (added, replaced, unchanged), changed, spool, embedder,
+            remove_ids, chunker, dense_kind, ann_min_chunks, progress, replace_all, batch_size,
+        )  # fmt: skip
+    finally:
+        spool.close()
+
+
+def _commit(
+    root: Path,
+    prev: VersionData | None,
+    prev_docs: dict[str, dict[str, Any]],
+    seen: tuple[dict[str, None], dict[str, None], dict[str, None]],
+    changed: dict[str, tuple[Chunk, ...]],
+    spool: RecordSpool,
+    embedder: Embedder,
+    remove_ids: set[str],
+    chunker: Any,
+    dense_kind: str,
+    ann_min_chunks: int,
+    progress: Callable[[int, int], None] | None,
+    replace_all: bool,
+    batch_size: int,
+) -> UpdateReport:
+    added, replaced, unchanged = seen
     given = added.keys() | replaced.keys() | unchanged.keys()
     removed = [d for d in prev_docs if d not in given and (replace_all or d in remove_ids)]
 
@@ -163,23 +193,23 @@ def _update(
         )
 
     gone = set(replaced) | set(removed)
-    new_chunks = [c for _, cs in changed.values() for c in cs]
+    new_chunks = [c for cs in changed.values() for c in cs]
     groups = _regroup(prev.groups if prev else [], gone, new_chunks)
     cache: dict[str, Embedded] = {}
     if prev is not None and same_model:
         cache = _cached(prev)
-    scratch = ScratchRows(int(identity["dim"]), UNIT_DTYPE, root)
+    scratch = Scratch(int(identity["dim"]), root)
     try:
         shas, rows, embedded = _vectors(groups, cache, embedder, scratch, batch_size, progress)
         reused = sum(1 for s in shas if s in cache)
 
-        records = [r for d, r in prev_docs.items() if d not in gone and d not in changed]
-        records += [record for record, _ in changed.values()]
-        records.sort(key=lambda r: r["doc_id"])
+        for d, r in prev_docs.items():
+            if d not in gone and d not in changed:
+                spool.keep(r)
         kind = resolve_kind(dense_kind, len(groups), ann_min_chunks)
         settings = {"chunker": chunker, "identity": identity, "kind": kind}
         settings["requested"] = {"dense_kind": dense_kind, "ann_min_chunks": ann_min_chunks}
-        name, manifest_hash = _write_version(root, prev, records, groups, shas, rows, settings)
+        name, manifest_hash = _write_version(root, prev, spool, groups, shas, rows, settings)
     finally:
         scratch.close()
     return UpdateReport(
@@ -233,14 +263,26 @@ def _regroup(
     return sorted(groups, key=lambda g: (group_order(g.chunk), g.chunk_id))
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Embedded:
     """A chunk's vector and its answer units' spans and vectors, from one forward pass (the
-    unit vectors stay in a file: the scratch file of this build or the previous version's)."""
+    vectors stay in files: the scratch files of this build or the previous version's)."""
 
-    vector: np.ndarray
+    vector: RowRef  # one float32 row
     spans: np.ndarray  # (k, 2) start, end in the chunk's text
-    units: UnitRef  # (k, dim) float16 rows as stored
+    units: RowRef  # (k, dim) float16 rows as stored
+
+
+class Scratch:
+    """The scratch files of one build: fresh chunk vectors (float32), fresh unit vectors."""
+
+    def __init__(self, dim: int, folder: Path) -> None:
+        self.vectors = ScratchRows(dim, np.float32, folder)
+        self.units = ScratchRows(dim, UNIT_DTYPE, folder)
+
+    def close(self) -> None:
+        self.vectors.close()
+        self.units.close()
 
 
 def _cached(prev: VersionData) -> dict[str, Embedded]:
@@ -249,11 +291,13 @@ def _cached(prev: VersionData) -> dict[str, Embedded]:
     if prev.unit_spans is None or prev.unit_vectors is None:
         return {}
     table = UnitTable(prev.unit_spans, prev.unit_vectors, len(prev.groups))
+    vectors = ArrayRows(prev.vectors)
     out: dict[str, Embedded] = {}
     for row, sha in enumerate(prev.embed_shas):
         lo, hi = table.row_range(row)
         spans = prev.unit_spans[lo:hi, 1:]
-        out[sha] = Embedded(prev.vectors[row], spans, UnitRef(prev.unit_vectors, lo, hi))
+        vector = RowRef(vectors, row, row + 1)
+        out[sha] = Embedded(vector, spans, RowRef(prev.unit_vectors, lo, hi))
     return out
 
 
@@ -261,24 +305,28 @@ def _vectors(
     groups: Sequence[ChunkGroup],
     cache: dict[str, Embedded],
     embedder: Embedder,
-    scratch: ScratchRows,
+    scratch: Scratch,
     batch_size: int,
     progress: Callable[[int, int], None] | None,
 ) -> tuple[list[str], list[Embedded], int]:
     """(embed sha per group, embedded rows, number of texts embedded); a cached text whose
     units are unchanged is not embedded again. Texts go to the embedder sorted by length;
-    fresh unit vectors go to `scratch` as they come."""
-    texts = [embed_text(g.chunk) for g in groups]
-    shas = [sha256_text(t) for t in texts]
-    units = [chunk_units(g.chunk) for g in groups]
+    fresh vectors go to `scratch` as they come. Contextual texts are made again when needed
+    rather than held (they are most of a chunk's size)."""
+    shas: list[str] = []
+    lengths: list[int] = []
     todo: dict[str, int] = {}
-    for row, sha in enumerate(shas):
+    for row, g in enumerate(groups):
+        text = embed_text(g.chunk)
+        sha = sha256_text(text)
+        shas.append(sha)
+        lengths.append(len(text))
         hit = cache.get(sha)
-        if hit is not None and hit.spans.tolist() == [list(u) for u in units[row]]:
+        if hit is not None and hit.spans.tolist() == [list(u) for u in chunk_units(g.chunk)]:
             continue
         cache.pop(sha, None)
         todo.setdefault(sha, row)
-    items = sorted(todo.items(), key=lambda item: (len(texts[item[1]]), item[0]))
+    items = sorted(todo.items(), key=lambda item: (lengths[item[1]], item[0]))
     fresh: dict[str, Embedded] = {}
     total = len(items)
     if progress is not None:
@@ -286,18 +334,25 @@ def _vectors(
     step = max(1, batch_size)
     for start in range(0, total, step):
         rows = [row for _, row in items[start : start + step]]
-        batch = [texts[r] for r in rows]
-        spans = [shifted(units[r], len(texts[r]) - len(groups[r].chunk.text)) for r in rows]
+        chunks = [groups[r].chunk for r in rows]
+        batch = [embed_text(c) for c in chunks]
+        units = [chunk_units(c) for c in chunks]
+        spans = [
+            shifted(u, len(t) - len(c.text)) for u, t, c in zip(units, batch, chunks, strict=True)
+        ]
         out, pooled = embedder.embed_spans(batch, spans, batch_size=step)
         if out.shape != (len(batch), embedder.dim):
             raise EmbedderError(
                 f"embedder {embedder.name} returned shape {out.shape}, "
                 f"expected {(len(batch), embedder.dim)}"
             )
-        for r, v, u in zip(rows, out.astype(np.float32, copy=False), pooled, strict=True):
-            span_array = np.asarray(units[r], dtype=np.int32).reshape(-1, 2)
-            ref = UnitRef(scratch, *scratch.append(u))
-            fresh[shas[r]] = Embedded(v, span_array, ref)  # a row of the batch array
+        first, _ = scratch.vectors.append(out)
+        for j, (r, u, pooled_units) in enumerate(zip(rows, units, pooled, strict=True)):
+            span_array = np.asarray(u, dtype=np.int32).reshape(-1, 2)
+            vector = RowRef(scratch.vectors, first + j, first + j + 1)
+            fresh[shas[r]] = Embedded(
+                vector, span_array, RowRef(scratch.units, *scratch.units.append(pooled_units))
+            )
         if progress is not None:
             progress(min(start + step, total), total)
     rows_out = [cache[s] if s in cache else fresh[s] for s in shas]
@@ -317,27 +372,27 @@ def _unit_spans(rows: Sequence[Embedded]) -> np.ndarray:
 def _write_version(
     root: Path,
     prev: VersionData | None,
-    records: Sequence[dict[str, Any]],
+    documents: RecordSpool,
     groups: Sequence[ChunkGroup],
     shas: Sequence[str],
     rows: Sequence[Embedded],
     settings: dict[str, Any],
 ) -> tuple[str, str]:
-    """Build the version in a temp folder, then publish it; returns (name, manifest hash)."""
+    """Build the version in a temp folder, then publish it; returns (name, manifest hash).
+
+    The vectors are streamed from their scratch files into vectors.npy, which FAISS is then
+    built from a batch at a time and written straight to its file: the FAISS index is the one
+    copy of the vectors in memory, and it is let go before BM25 is built."""
     dim = int(settings["identity"]["dim"])
-    vectors = np.zeros((len(rows), dim), dtype=np.float32)
-    for i, e in enumerate(rows):
-        vectors[i] = e.vector
     unit_spans = _unit_spans(rows)
     tmp = new_tmp_folder(root)
     try:
-        _write_lines(tmp / DOCUMENTS, records)
+        write_durable(tmp / DOCUMENTS, documents.lines())
         _write_lines(tmp / CHUNKS, (group_json(g, s) for g, s in zip(groups, shas, strict=True)))
-        write_durable(tmp / VECTORS, npy_parts(vectors))
+        write_durable(tmp / VECTORS, rows_npy([e.vector for e in rows], dim, np.float32))
         write_durable(tmp / UNIT_SPANS, npy_parts(unit_spans))
-        write_durable(tmp / UNITS, units_npy([e.units for e in rows], dim, UNIT_DTYPE))
-        index, params = build_faiss(vectors, settings["kind"])
-        write_durable(tmp / DENSE, faiss.serialize_index(index).tobytes())
+        write_durable(tmp / UNITS, rows_npy([e.units for e in rows], dim, UNIT_DTYPE))
+        params = _write_faiss(tmp, settings["kind"])
         lexical = LexicalRetriever(groups)
         lexical.save(tmp / BM25_DIR)
         seq = int(prev.manifest.get("sequence", 0)) + 1 if prev else 1
@@ -359,14 +414,12 @@ def _write_version(
             },
             "lexical": _lexical_info(lexical),
             "counts": {
-                "documents": len(records),
+                "documents": len(documents),
                 "chunks": len(groups),
                 "occurrences": sum(len(g.occurrences) for g in groups),
                 "units": len(unit_spans),
             },
-            "corpus_hash": sha256_text(
-                canonical(sorted([r["doc_id"], r["text_sha"]] for r in records))
-            ),
+            "corpus_hash": sha256_text(canonical(documents.hash_pairs())),
             "files": _digests(tmp),
         }
         data = json.dumps(manifest, indent=2, ensure_ascii=False).encode("utf-8")
@@ -377,6 +430,17 @@ def _write_version(
         shutil.rmtree(tmp, ignore_errors=True)
         raise
     return name, sha256_text(data.decode("utf-8"))
+
+
+def _write_faiss(tmp: Path, kind: str) -> dict[str, Any]:
+    """dense.faiss from the version's vectors.npy; returns the index's parameters."""
+    vectors = NpyRows(tmp / VECTORS)
+    try:
+        index, params = build_faiss_rows(vectors, kind)
+    finally:
+        vectors.close()
+    write_durable(tmp / DENSE, lambda out: write_faiss(index, out))
+    return params
 
 
 def _write_lines(path: Path, rows: Iterable[dict[str, Any]]) -> None:

@@ -26,10 +26,11 @@ from retriever_contract import (
 )
 
 from index.context import embed_text
-from index.dense import DenseRetriever, build_faiss
+from index.dense import DenseRetriever, build_faiss, build_faiss_rows, write_faiss
 from index.groups import ChunkGroup
 from index.hybrid import HybridRetriever
-from index.lexical import LexicalRetriever
+from index.lexical import LexicalRetriever, sorted_vocab_ids
+from index.npy_rows import ArrayRows
 from index.store import ClinqaIndex, update_index
 from index.types import Filters, Retriever
 
@@ -246,3 +247,28 @@ def test_bm25_files_do_not_depend_on_the_hash_seed() -> None:
     runs = [files(seed) for seed in ("1", "2", "3", "4")]
     assert "vocab.index.json" in runs[0] and len(runs[0]) >= 4  # positive control: files written
     assert all(r == runs[0] for r in runs[1:])
+
+
+@pytest.mark.parametrize("kind", ["flat", "ivf"])
+def test_faiss_built_a_batch_at_a_time_equals_one_built_at_once(kind: str) -> None:
+    """A build adds its vectors to FAISS from vectors.npy a batch at a time (and IVF trains on
+    a sample gathered batch by batch); the index written must be the one built in one go. It
+    fails when a batch boundary drops or repeats a row (checked with an off-by-one)."""
+    rng = np.random.default_rng(7)
+    x = _random_unit(rng, 2500, 16)
+    whole, p1 = build_faiss_rows(ArrayRows(x), kind, batch_rows=len(x))
+    parts, p2 = build_faiss_rows(ArrayRows(x), kind, batch_rows=333)
+    assert p1 == p2 and parts.ntotal == len(x)
+    assert faiss.serialize_index(parts).tobytes() == faiss.serialize_index(whole).tobytes()
+    out = bytearray()
+    write_faiss(parts, lambda b: out.extend(b) or len(b))
+    assert bytes(out) == faiss.serialize_index(whole).tobytes()
+
+
+def test_bm25_vocabulary_does_not_depend_on_the_tokenising_batch() -> None:
+    texts = [f"dose {i % 7} of drug{i % 13} for melanoma and sarcoma" for i in range(60)]
+    one = sorted_vocab_ids(texts, batch=1000)
+    assert list(one.vocab) == sorted(one.vocab) and len(one.ids) == 60
+    for batch in (1, 7, 59):
+        other = sorted_vocab_ids(iter(texts), batch=batch)
+        assert (other.vocab, other.ids) == (one.vocab, one.ids)

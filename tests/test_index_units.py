@@ -125,7 +125,14 @@ def test_an_update_writes_the_same_unit_files_as_a_fresh_build(
     assert fresh.chunks_embedded == fresh.chunks_total
     a = tmp_path / "a" / "versions" / upd.version
     b = tmp_path / "b" / "versions" / fresh.version
-    for name in ("units.npy", "unit_spans.npy", "vectors.npy", "chunks.jsonl"):
+    for name in (
+        "units.npy",
+        "unit_spans.npy",
+        "vectors.npy",
+        "chunks.jsonl",
+        "documents.jsonl",
+        "dense.faiss",
+    ):
         assert (a / name).read_bytes() == (b / name).read_bytes(), name
     assert not [p for p in (tmp_path / "a").rglob("*") if "tmp" in p.name]  # no scratch left
 

@@ -1,11 +1,11 @@
-"""Answer-unit vectors on their way into a new version, kept in files rather than in memory.
+"""Vectors on their way into a new version, kept in files rather than in memory.
 
-A build embeds every chunk once and pools its answer units' vectors (768 bytes each as float16,
-several per chunk). Held in memory until the version is written, they would grow the build by
-kilobytes a chunk; instead the fresh ones go to an anonymous scratch file as they are embedded
-(`ScratchRows`, gone when closed or when the process dies), reused ones stay in the previous
-version's units.npy, and `UnitRef` says where a chunk's rows lie. `units_npy` streams units.npy
-from those refs in row order, a chunk at a time.
+A build embeds every chunk once: a chunk vector (1.5 KiB as float32) and its answer units'
+vectors (768 bytes each as float16, several a chunk). Held in memory until the version is
+written, they would grow the build by kilobytes a chunk; instead the fresh ones go to anonymous
+scratch files as they are embedded (`ScratchRows`, gone when closed or when the process dies),
+reused ones stay where the previous version keeps them, and a `RowRef` says where a chunk's rows
+lie. `rows_npy` streams a .npy file from those refs in row order, a chunk at a time.
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from pathlib import Path
 import numpy as np
 
 from index.layout import npy_header
-from index.npy_rows import NpyRows
+from index.npy_rows import RowSource
 
 
 class ScratchRows:
@@ -28,8 +28,8 @@ class ScratchRows:
     >>> s = ScratchRows(3, np.float16)
     >>> s.append(np.ones((2, 3))), s.append(np.zeros((1, 3)))
     ((0, 2), (2, 3))
-    >>> s.rows(1, 3).tolist()
-    [[1.0, 1.0, 1.0], [0.0, 0.0, 0.0]]
+    >>> s.rows(1, 3).tolist(), s.shape
+    ([[1.0, 1.0, 1.0], [0.0, 0.0, 0.0]], (3, 3))
     >>> s.close()
     """
 
@@ -39,6 +39,10 @@ class ScratchRows:
         self._row_bytes = dim * self.dtype.itemsize
         self._file = tempfile.TemporaryFile(dir=folder)  # unlinked at once: nothing left behind
         self._rows = 0
+
+    @property
+    def shape(self) -> tuple[int, int]:
+        return (self._rows, self.dim)
 
     def append(self, rows: np.ndarray) -> tuple[int, int]:
         """Write `rows` (cast to the file's dtype) at the end; returns their row range."""
@@ -61,11 +65,11 @@ class ScratchRows:
         self._file.close()
 
 
-@dataclass(frozen=True)
-class UnitRef:
-    """Rows lo..hi-1 of `source`: one chunk's answer-unit vectors."""
+@dataclass(frozen=True, slots=True)
+class RowRef:
+    """Rows lo..hi-1 of `source`: a chunk's vector (one row) or its answer units' vectors."""
 
-    source: ScratchRows | NpyRows
+    source: RowSource
     lo: int
     hi: int
 
@@ -73,13 +77,13 @@ class UnitRef:
         return self.source.rows(self.lo, self.hi)
 
 
-def units_npy(refs: Sequence[UnitRef], dim: int, dtype: type[np.floating]) -> Iterator[bytes]:
-    """units.npy of the rows behind `refs`, in order, as its header and then a chunk at a time.
+def rows_npy(refs: Sequence[RowRef], dim: int, dtype: type[np.floating]) -> Iterator[bytes]:
+    """A .npy file of the rows behind `refs`, in order: its header, then a ref at a time.
 
     >>> import io
     >>> s = ScratchRows(2, np.float16)
-    >>> refs = [UnitRef(s, *s.append(np.full((n, 2), n))) for n in (2, 0, 1)]
-    >>> np.load(io.BytesIO(b"".join(units_npy(refs[::-1], 2, np.float16)))).tolist()
+    >>> refs = [RowRef(s, *s.append(np.full((n, 2), n))) for n in (2, 0, 1)]
+    >>> np.load(io.BytesIO(b"".join(rows_npy(refs[::-1], 2, np.float16)))).tolist()
     [[1.0, 1.0], [2.0, 2.0], [2.0, 2.0]]
     """
     yield npy_header((sum(r.hi - r.lo for r in refs), dim), dtype)
