@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import json
 from pathlib import Path
 
@@ -260,9 +261,9 @@ def test_faiss_built_a_batch_at_a_time_equals_one_built_at_once(kind: str) -> No
     parts, p2 = build_faiss_rows(ArrayRows(x), kind, batch_rows=333)
     assert p1 == p2 and parts.ntotal == len(x)
     assert faiss.serialize_index(parts).tobytes() == faiss.serialize_index(whole).tobytes()
-    out = bytearray()
-    write_faiss(parts, lambda b: out.extend(b) or len(b))
-    assert bytes(out) == faiss.serialize_index(whole).tobytes()
+    out = io.BytesIO()
+    write_faiss(parts, out.write)
+    assert out.getvalue() == faiss.serialize_index(whole).tobytes()
 
 
 def test_bm25_vocabulary_does_not_depend_on_the_tokenising_batch() -> None:
