@@ -23,10 +23,11 @@ from qa.generate import build_messages, check
 from qa.intent import Intent, detect_intent, expected_answer, section_matches
 from qa.numbers import unsupported_quantities
 from qa.qualifiers import asked_names, dose_qualifiers, meets, required_groups
-from qa.rerank import about, rerank
+from qa.rerank import GLOSS, about, rerank
 from qa.settings import Settings
 from qa.synonyms import ALL_GROUPS, SynonymTable, expand_query
 from qa.terms import (
+    STOPWORDS,
     Scope,
     content_terms,
     coverage,
@@ -44,6 +45,7 @@ if TYPE_CHECKING:
 
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ud800-\udfff]")
 _DIGIT = re.compile(r"\d")
+_DOSE = re.compile(r"\d[\d,.]*\s*(mg|mcg|µg|μg|g|ml|units?|international units?|iu|doses?)\b", re.I)
 _ANAPHOR = re.compile(r"\s*(these|this|they|it|such|repeat|then|report these)\b", re.IGNORECASE)
 DOSE_SOURCES = frozenset({"monograph", "document"})
 # Sentence scoring (tuned on the development parts of the gold sets; see eval/RESULTS.md).
@@ -88,6 +90,9 @@ class QuestionTerms:
 
     def coverage(self, text: str | Scope) -> float:
         return coverage(self.terms, text, self.weights, self.alternatives)
+
+    def coverage_of(self, terms: Sequence[str], text: str | Scope) -> float:
+        return coverage(terms, text, self.weights, self.alternatives)
 
     def missing(self, text: str | Scope) -> int:
         """How many rare question terms `text` never mentions."""
@@ -188,11 +193,14 @@ class QA:
         qt = self._question_terms(q, intent, focus)
         relevance = [self._relevance(qt, p) for p in found]
         t1 = time.perf_counter()
-        ranked = rerank(found, intent, focus, relevance=relevance)
+        bare = intent.name == "definition" and _bare(qt.terms, focus)
+        ranked = rerank(
+            found, replace(intent, name=GLOSS) if bare else intent, focus, relevance=relevance
+        )
         passages = ranked[: s.k]
         # "What is X?" may be answered by any of the top-k passages' definitions; other
         # questions by the sentences of the first few passages.
-        pool = s.k if intent.name == "definition" and _bare(qt.terms, focus) else s.answer_passages
+        pool = s.k if bare else s.answer_passages
         units, why = self._select(qt, intent, focus, ranked[:pool])
         t2 = time.perf_counter()
         confidence = units[0].score if units else 0.0
@@ -304,8 +312,29 @@ class QA:
         for name, others in self.synonyms.mentioned(question):
             alternatives[name] = others
             covered.update(tokens(name))
-        terms = [t for t in content_terms(question) if t not in covered]
+        terms: dict[str, None] = {}
+        for t in content_terms(question):
+            for part in self._parts(t):
+                if part not in covered:
+                    terms.setdefault(part, None)
         return [*alternatives, *terms], alternatives
+
+    def _parts(self, term: str) -> list[str]:
+        """A hyphenated word the corpus never uses, as its known head and its other words
+        ("il-2-induced" -> "il-2"; a passage says "IL-2 causes ..."), generic ones dropped.
+        Drug-shaped combinations ("piperacillin-tazobactam") stay whole: an unknown drug is
+        reported as such."""
+        words = term.split("-")
+        if len(words) < 2 or self._df.get(stem(term), 0) > 0:
+            return [term]
+        if all(looks_like_drug(w) for w in words):
+            return [term]
+        for cut in range(len(words) - 1, 0, -1):
+            head = "-".join(words[:cut])
+            if self._df.get(stem(head), 0) > 0:
+                rest = [w for w in words[cut:] if w not in STOPWORDS and not generic_word(w)]
+                return [head, *(w for w in rest if len(w) > 1)]
+        return [term]
 
     def _weights(self, terms: Sequence[str]) -> dict[str, float]:
         """IDF per term; a phrase weighs as its rarest word."""
@@ -399,6 +428,11 @@ class QA:
             # sources define X, rather than whatever else is said about X.
             glosses = [u for u in candidates if u.gloss]
             candidates = glosses or candidates
+        if intent.name == "indication":
+            # What a drug is for is a condition, not a regimen: "the approved indications"
+            # are answered by "metastatic melanoma", not by the dose line below it.
+            no_dose = [u for u in candidates if not _DOSE.search(u.text)]
+            candidates = no_dose or candidates
         if focus and intent.name in STRICT_INTENTS:
             # A monograph that has the section the question asks about answers from it: "Can
             # aldesleukin be combined with gentamicin?" is answered by aldesleukin's
@@ -421,6 +455,12 @@ class QA:
             scored.append(replace(u, score=round(score, 6)))
         scored.sort(key=lambda u: u.score, reverse=True)
         best = scored[0]
+        own = self._asked(qt, focus) if kind is not None else []
+        if own and qt.coverage_of(own, _chunk_scope(best.passage.chunk)) == 0:
+            # A question after a kind of value ("how long is it stable at room temperature")
+            # whose best passage states such a value but shares none of the question's own
+            # words is about the subject, not about what was asked ("infuse over 15 minutes").
+            return [], "no passage about the subject says anything about " + ", ".join(own)
         chosen = _companions(best, scored, intent)
         # The answer's length budget goes first to the rest of a dosing regimen (its population
         # and repeats), then to the others by score; _reading_order puts back document order.
@@ -477,6 +517,12 @@ class QA:
         words = set(tokens(text))
         names = [_context(c), *self.synonyms.others(c.subject or "")]
         return bool(words) and words <= set(tokens(" ".join(names)))
+
+    def _asked(self, qt: QuestionTerms, focus: Sequence[str]) -> list[str]:
+        """The question's own words beyond its subject: not the subject's names, not generic
+        verbs, not words the corpus never uses (nothing could cover them)."""
+        names = {n.lower() for n in focus}
+        return [t for t in qt.terms if t not in names and not generic_word(t) and self._known(t)]
 
     def _known(self, term: str) -> bool:
         """True when some word of `term` (or a synonym) occurs in the corpus."""

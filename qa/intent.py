@@ -252,8 +252,10 @@ def section_matches(intent: Intent, section: str | None) -> bool:
 
     >>> section_matches(detect_intent("dose of X?"), "Indications and dosages")
     True
+    >>> section_matches(detect_intent("What is X indicated for?"), "Contraindications")
+    False
     """
     if not section or not intent.sections:
         return False
     s = section.lower()
-    return any(part in s for part in intent.sections)
+    return any(re.search(r"(?<![a-z])" + re.escape(part), s) for part in intent.sections)

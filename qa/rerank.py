@@ -21,6 +21,10 @@ from index.types import Passage
 from qa.intent import Intent, section_matches
 
 MONOGRAPH = "monograph"
+DICTIONARY = "definition"
+# A bare "What is X?" (the question names only its subject): dictionaries are the authority for
+# what a thing is, and a news excerpt about X does not say what X is.
+GLOSS = "gloss"
 WEAK_SOURCES = ("periodical",)
 NEWS_INTENTS = ("research", "definition")
 SHORT_WORDS = 8
@@ -69,6 +73,8 @@ def passage_bonus(passage: Passage, intent: Intent, focus: Sequence[str], w: Wei
     if section_matches(intent, c.section):
         bonus += w.section
     if intent.authority and c.source_type == MONOGRAPH:
+        bonus += w.authority
+    if intent.name == GLOSS and c.source_type == DICTIONARY:
         bonus += w.authority
     if c.source_type in WEAK_SOURCES and intent.name not in NEWS_INTENTS:
         bonus -= w.weak_source  # a news excerpt answers questions about research news only

@@ -122,11 +122,16 @@ def stem(term: str) -> str:
     [True, True, True, True]
     >>> stem("haematological") == stem("hematologic")
     True
+    >>> [stem(a) == stem(b) for a, b in [("antibiotics", "antibiotic"), ("diuretics",
+    ...     "diuretic"), ("antihypertensives", "antihypertensive"), ("hormonals", "hormonal")]]
+    [True, True, True, True]
     """
     term = fold_spelling(term)
     for ending, base in _GREEK:
         if term.endswith(ending) and len(term) - len(ending) >= 3:
             return term[: -len(ending)] + base
+    if term.endswith(_PLURAL_OF) and len(term) > 5:
+        term = term[:-1]  # antibiotics -> antibiotic, then stemmed as the singular is
     for suffix, rest in _SUFFIXES:
         if len(term) - len(suffix) >= rest and term.endswith(suffix):
             term = term[: -len(suffix)]
@@ -142,6 +147,8 @@ def stem(term: str) -> str:
 # supervision/supervise, hypotension/hypotensive.
 _GREEK = (("axis", "act"), ("osis", "ot"), ("ysis", "yt"), ("esis", "et"))
 _DERIVED = (("tious", "tion"), ("sion", "s"), ("siv", "s"))
+# Plurals of words whose singular ends in a suffix of their own ("-ic", "-ive", "-al").
+_PLURAL_OF = ("ics", "ives", "als")
 
 
 _SUFFIXES = (
