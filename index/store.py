@@ -7,6 +7,7 @@ version loadable (see index/layout.py for the folder layout).
 
 from __future__ import annotations
 
+import contextlib
 import json
 import secrets
 import shutil
@@ -115,6 +116,40 @@ def update_index(
         )  # fmt: skip
 
 
+@dataclass(frozen=True)
+class Intake:
+    """What the documents given to an update are, against the previous version (by doc_id)."""
+
+    added: dict[str, None]
+    replaced: dict[str, None]
+    unchanged: dict[str, None]
+    changed: dict[str, tuple[Chunk, ...]]  # added or replaced: their chunks
+
+
+def _intake(
+    docs: Iterable[tuple[Document, Sequence[Chunk]]],
+    prev_docs: dict[str, dict[str, Any]],
+    spool: RecordSpool,
+) -> Intake:
+    """Sort the given documents; the records of changed ones (with their texts) go to `spool`."""
+    got = Intake({}, {}, {}, {})
+    for doc, chunks in docs:
+        record = _record(doc, chunks)
+        for seen in (got.added, got.replaced, got.unchanged, got.changed):
+            seen.pop(doc.doc_id, None)  # a later copy of the same doc_id wins
+        old = prev_docs.get(doc.doc_id)
+        same = old is not None and all(
+            old.get(key) == record[key] for key in ("fingerprint", "chunks_sha")
+        )
+        if same:
+            got.unchanged[doc.doc_id] = None
+            continue
+        (got.replaced if old is not None else got.added)[doc.doc_id] = None
+        got.changed[doc.doc_id] = tuple(chunks)
+        spool.add(record)
+    return got
+
+
 def _update(
     root: Path,
     prev: VersionData | None,
@@ -129,80 +164,39 @@ def _update(
     batch_size: int,
 ) -> UpdateReport:
     prev_docs = {d["doc_id"]: d for d in prev.documents} if prev else {}
-    added: dict[str, None] = {}
-    replaced: dict[str, None] = {}
-    unchanged: dict[str, None] = {}
-    changed: dict[str, tuple[Chunk, ...]] = {}
-    spool = RecordSpool(root)  # the changed documents' records (with their texts), on disk
-    try:
-        for doc, chunks in docs:
-            record = _record(doc, chunks)
-            for seen in (added, replaced, unchanged, changed):
-                seen.pop(doc.doc_id, None)  # a later copy of the same doc_id wins
-            old = prev_docs.get(doc.doc_id)
-            same = old is not None and all(
-                old.get(key) == record[key] for key in ("fingerprint", "chunks_sha")
-            )
-            if same:
-                unchanged[doc.doc_id] = None
-                continue
-            (replaced if old is not None else added)[doc.doc_id] = None
-            changed[doc.doc_id] = tuple(chunks)
-            spool.add(record)
-        return _commit(
-            root, prev, prev_docs, (added, replaced, unchanged), changed, spool, embedder,
-            remove_ids, chunker, dense_kind, ann_min_chunks, progress, replace_all, batch_size,
-        )  # fmt: skip
-    finally:
-        spool.close()
-
-
-def _commit(
-    root: Path,
-    prev: VersionData | None,
-    prev_docs: dict[str, dict[str, Any]],
-    seen: tuple[dict[str, None], dict[str, None], dict[str, None]],
-    changed: dict[str, tuple[Chunk, ...]],
-    spool: RecordSpool,
-    embedder: Embedder,
-    remove_ids: set[str],
-    chunker: Any,
-    dense_kind: str,
-    ann_min_chunks: int,
-    progress: Callable[[int, int], None] | None,
-    replace_all: bool,
-    batch_size: int,
-) -> UpdateReport:
-    added, replaced, unchanged = seen
-    given = added.keys() | replaced.keys() | unchanged.keys()
-    removed = [d for d in prev_docs if d not in given and (replace_all or d in remove_ids)]
-
-    identity = _identity(embedder)
-    same_model = prev is not None and _same_model(prev.manifest["model"], identity)
-    if (
-        prev is not None
-        and not (added or replaced or removed)
-        and same_model
-        and prev.manifest["chunker"] == chunker
-        and prev.manifest["dense"]["kind"]
-        == resolve_kind(dense_kind, len(prev.groups), ann_min_chunks)
+    dim = int(embedder.dim)
+    with (
+        contextlib.closing(RecordSpool(root)) as spool,
+        contextlib.closing(Scratch(dim, root)) as scratch,
     ):
-        n = len(prev.groups)
-        return UpdateReport(
-            (), (), tuple(unchanged), (), n, 0, n, prev.name, prev.manifest_hash, written=False
-        )
+        got = _intake(docs, prev_docs, spool)
+        added, replaced, unchanged, changed = got.added, got.replaced, got.unchanged, got.changed
+        given = added.keys() | replaced.keys() | unchanged.keys()
+        removed = [d for d in prev_docs if d not in given and (replace_all or d in remove_ids)]
 
-    gone = set(replaced) | set(removed)
-    new_chunks = [c for cs in changed.values() for c in cs]
-    groups = _regroup(prev.groups if prev else [], gone, new_chunks)
-    cache: dict[str, Embedded] = {}
-    if prev is not None and same_model:
-        cache = _cached(prev)
-    scratch = Scratch(int(identity["dim"]), root)
-    try:
+        identity = _identity(embedder)
+        same_model = prev is not None and _same_model(prev.manifest["model"], identity)
+        if (
+            prev is not None
+            and not (added or replaced or removed)
+            and same_model
+            and prev.manifest["chunker"] == chunker
+            and prev.manifest["dense"]["kind"]
+            == resolve_kind(dense_kind, len(prev.groups), ann_min_chunks)
+        ):
+            n = len(prev.groups)
+            return UpdateReport(
+                (), (), tuple(unchanged), (), n, 0, n, prev.name, prev.manifest_hash, written=False
+            )
+
+        gone = set(replaced) | set(removed)
+        new_chunks = [c for cs in changed.values() for c in cs]
+        groups = _regroup(prev.groups if prev else [], gone, new_chunks)
+        cache: dict[str, Embedded] = {}
+        if prev is not None and same_model:
+            cache = _cached(prev)
         shas, rows, embedded = _vectors(groups, cache, embedder, scratch, batch_size, progress)
         reused = sum(1 for s in shas if s in cache)
-
         for d, r in prev_docs.items():
             if d not in gone and d not in changed:
                 spool.keep(r)
@@ -210,19 +204,17 @@ def _commit(
         settings = {"chunker": chunker, "identity": identity, "kind": kind}
         settings["requested"] = {"dense_kind": dense_kind, "ann_min_chunks": ann_min_chunks}
         name, manifest_hash = _write_version(root, prev, spool, groups, shas, rows, settings)
-    finally:
-        scratch.close()
-    return UpdateReport(
-        added=tuple(added),
-        replaced=tuple(replaced),
-        unchanged=tuple(unchanged),
-        removed=tuple(removed),
-        chunks_total=len(groups),
-        chunks_embedded=embedded,
-        chunks_reused=reused,
-        version=name,
-        manifest_hash=manifest_hash,
-    )
+        return UpdateReport(
+            added=tuple(added),
+            replaced=tuple(replaced),
+            unchanged=tuple(unchanged),
+            removed=tuple(removed),
+            chunks_total=len(groups),
+            chunks_embedded=embedded,
+            chunks_reused=reused,
+            version=name,
+            manifest_hash=manifest_hash,
+        )
 
 
 def _record(doc: Document, chunks: Sequence[Chunk]) -> dict[str, Any]:
