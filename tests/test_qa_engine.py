@@ -247,7 +247,7 @@ def test_a_bare_what_is_question_prefers_dictionaries_to_news() -> None:
         return Passage(c, 0.03, 1, "hybrid")
 
     found = [passage("news", "periodical"), passage("dictionary", "definition")]
-    what_is = detect_intent("What is interleukin-2?")
+    what_is = detect_intent("What is interleukin-2 exactly?")
     plain = rerank(found, what_is, ["interleukin-2"], relevance=[0.9, 0.8])
     assert [p.chunk.chunk_id for p in plain] == ["news", "dictionary"]  # positive control
     gloss = replace(what_is, name=GLOSS)
