@@ -460,7 +460,7 @@ class QA:
             # A question after a kind of value ("how long is it stable at room temperature")
             # whose best passage states such a value but shares none of the question's own
             # words is about the subject, not about what was asked ("infuse over 15 minutes").
-            return [], "no passage about the subject says anything about " + ", ".join(own)
+            return [], "the best passage about the subject says nothing about " + ", ".join(own)
         chosen = _companions(best, scored, intent)
         # The answer's length budget goes first to the rest of a dosing regimen (its population
         # and repeats), then to the others by score; _reading_order puts back document order.
