@@ -59,7 +59,7 @@ def resolve_kind(kind: str, n: int, ann_min_chunks: int) -> str:
 
 def build_faiss(vectors: np.ndarray, kind: str) -> tuple[Any, dict[str, Any]]:
     """A FAISS inner-product index over `vectors` of the given kind, with its parameters."""
-    return build_faiss_rows(ArrayRows(np.ascontiguousarray(vectors, dtype=np.float32)), kind)
+    return build_faiss_rows(ArrayRows(vectors), kind)
 
 
 def build_faiss_rows(

@@ -21,7 +21,7 @@ from qa.compose import Unit, cite, compose, display
 from qa.errors import QueryError
 from qa.generate import build_messages, check
 from qa.intent import Intent, detect_intent, expected_answer, section_matches
-from qa.numbers import unsupported_quantities
+from qa.numbers import quantities, unsupported_quantities
 from qa.qualifiers import asked_names, dose_qualifiers, meets, required_groups
 from qa.rerank import GLOSS, about, rerank
 from qa.settings import Settings
@@ -45,7 +45,8 @@ if TYPE_CHECKING:
 
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ud800-\udfff]")
 _DIGIT = re.compile(r"\d")
-_DOSE = re.compile(r"\d[\d,.]*\s*(mg|mcg|µg|μg|g|ml|units?|international units?|iu|doses?)\b", re.I)
+# Units that make a number an amount of drug (qa.numbers' canonical spellings).
+DOSE_UNITS = frozenset({"mg", "mcg", "g", "ng", "ml", "unit", "international unit", "dose"})
 _ANAPHOR = re.compile(r"\s*(these|this|they|it|such|repeat|then|report these)\b", re.IGNORECASE)
 DOSE_SOURCES = frozenset({"monograph", "document"})
 # Sentence scoring (tuned on the development parts of the gold sets; see eval/RESULTS.md).
@@ -89,7 +90,7 @@ class QuestionTerms:
     required: tuple[tuple[str, ...], ...] = ()  # a dose question's patient groups and routes
 
     def coverage(self, text: str | Scope) -> float:
-        return coverage(self.terms, text, self.weights, self.alternatives)
+        return self.coverage_of(self.terms, text)
 
     def coverage_of(self, terms: Sequence[str], text: str | Scope) -> float:
         return coverage(terms, text, self.weights, self.alternatives)
@@ -201,7 +202,7 @@ class QA:
         # "What is X?" may be answered by any of the top-k passages' definitions; other
         # questions by the sentences of the first few passages.
         pool = s.k if bare else s.answer_passages
-        units, why = self._select(qt, intent, focus, ranked[:pool])
+        units, why = self._select(qt, intent, focus, ranked[:pool], bare)
         t2 = time.perf_counter()
         confidence = units[0].score if units else 0.0
         base = dict(
@@ -332,8 +333,12 @@ class QA:
         for cut in range(len(words) - 1, 0, -1):
             head = "-".join(words[:cut])
             if self._df.get(stem(head), 0) > 0:
-                rest = [w for w in words[cut:] if w not in STOPWORDS and not generic_word(w)]
-                return [head, *(w for w in rest if len(w) > 1)]
+                rest = [
+                    w
+                    for w in words[cut:]
+                    if len(w) > 1 and w not in STOPWORDS and not generic_word(w)
+                ]
+                return [head, *rest]
         return [term]
 
     def _weights(self, terms: Sequence[str]) -> dict[str, float]:
@@ -373,9 +378,15 @@ class QA:
         return P_COS * cos + P_COV * qt.coverage(where) - P_MISSING * qt.missing(where)
 
     def _select(
-        self, qt: QuestionTerms, intent: Intent, focus: Sequence[str], ranked: Sequence[Passage]
+        self,
+        qt: QuestionTerms,
+        intent: Intent,
+        focus: Sequence[str],
+        ranked: Sequence[Passage],
+        bare: bool,
     ) -> tuple[list[Unit], str]:
-        """Score the sentences of the top passages; return the chosen ones, best first.
+        """Score the sentences of the top passages; return the chosen ones, best first. `bare`:
+        the question names only its subject ("What is X?").
 
         A sentence's score mixes its embedding similarity to the question with the share of the
         question's words it covers (IDF-weighted, synonyms allowed). Rare question words (a
@@ -423,7 +434,7 @@ class QA:
             if intent.needs_number:
                 return [], "no dosing statement with a number was found for this question"
             return [], "no passage about the question's subject was found"
-        if intent.name == "definition" and _bare(qt.terms, focus):
+        if bare:
             # "What is X?" asks for what X is: a dictionary's opening sentence, when the
             # sources define X, rather than whatever else is said about X.
             glosses = [u for u in candidates if u.gloss]
@@ -431,7 +442,9 @@ class QA:
         if intent.name == "indication":
             # What a drug is for is a condition, not a regimen: "the approved indications"
             # are answered by "metastatic melanoma", not by the dose line below it.
-            no_dose = [u for u in candidates if not _DOSE.search(u.text)]
+            no_dose = [
+                u for u in candidates if not any(q.unit in DOSE_UNITS for q in quantities(u.text))
+            ]
             candidates = no_dose or candidates
         if focus and intent.name in STRICT_INTENTS:
             # A monograph that has the section the question asks about answers from it: "Can

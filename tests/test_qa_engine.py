@@ -190,32 +190,45 @@ def test_should_i_give_the_next_dose_is_not_a_dose_question(qa: QA) -> None:
     assert "600,000" not in ans.answer
 
 
-def test_a_question_for_a_kind_of_value_needs_a_sentence_stating_one(qa: QA) -> None:
-    rest = qa.ask("How long is the rest period between the two aldesleukin courses?")
-    assert not rest.abstained, rest.reason  # positive control: "9 days of rest"
-    assert "9 days" in rest.answer
-    for q in [
-        "At what temperature should reconstituted aldesleukin be kept?",
-        "What is the price of one vial of aldesleukin?",
-        "What complete response rate does aldesleukin achieve in renal cell carcinoma?",
-    ]:
+def _answers_with(qa: QA, question: str, needle: str) -> None:
+    ans = qa.ask(question)
+    assert not ans.abstained, ans.reason
+    assert needle in ans.answer
+
+
+def _abstains(qa: QA, questions: list[str], reason: str = "") -> None:
+    for q in questions:
         ans = qa.ask(q)
         assert ans.abstained, (q, ans.answer)
-        assert "states a" in ans.reason
+        assert reason in ans.reason
+
+
+def test_a_question_for_a_kind_of_value_needs_a_sentence_stating_one(qa: QA) -> None:
+    # positive control: "9 days of rest"
+    _answers_with(qa, "How long is the rest period between the two aldesleukin courses?", "9 days")
+    _abstains(
+        qa,
+        [
+            "At what temperature should reconstituted aldesleukin be kept?",
+            "What is the price of one vial of aldesleukin?",
+            "What complete response rate does aldesleukin achieve in renal cell carcinoma?",
+        ],
+        reason="states a",
+    )
 
 
 def test_a_value_question_about_something_its_passage_never_mentions_abstains(qa: QA) -> None:
     """A duration stated in the right monograph is no answer when the passage says nothing of
     what the duration is asked about (shelf life against an infusion time)."""
-    infusion = qa.ask("How long does one aldesleukin infusion take?")
-    assert not infusion.abstained, infusion.reason  # positive control: "over 15 minutes"
-    assert "15 minutes" in infusion.answer
-    for q in [
-        "How long does reconstituted aldesleukin keep in the fridge?",
-        "How long may thawed aldesleukin sit at room temperature?",
-    ]:
-        ans = qa.ask(q)
-        assert ans.abstained, (q, ans.answer)
+    # positive control: "over 15 minutes"
+    _answers_with(qa, "How long does one aldesleukin infusion take?", "15 minutes")
+    _abstains(
+        qa,
+        [
+            "How long does reconstituted aldesleukin keep in the fridge?",
+            "How long may thawed aldesleukin sit at room temperature?",
+        ],
+    )
 
 
 def test_an_indication_question_is_answered_by_the_condition_not_the_regimen(qa: QA) -> None:
