@@ -2,21 +2,19 @@
 
 from __future__ import annotations
 
-import itertools
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 
 import bm25s
 import numpy as np
-from bm25s.tokenization import Tokenized
 
+from index.bm25_build import bm25_from_ids, token_ids
 from index.context import embed_text
 from index.dense import top_k
 from index.groups import ChunkGroup, admitted_rows
 from index.types import Filters, Passage
 
 STOPWORDS = "en"
-TOKENIZE_BATCH = 1024
 
 
 def bm25_tokens(texts: Sequence[str]) -> list[list[str]]:
@@ -32,40 +30,18 @@ def bm25_tokens(texts: Sequence[str]) -> list[list[str]]:
 
 
 def build_bm25(groups: Sequence[ChunkGroup]) -> bm25s.BM25 | None:
-    """A bm25s index whose document i is the contextual text of `groups[i]` (None when empty)."""
+    """A bm25s index whose document i is the contextual text of `groups[i]` (None when empty),
+    built a batch of texts at a time (index.bm25_build)."""
     if not groups:
         return None
-    bm25 = bm25s.BM25()
-    bm25.index(sorted_vocab_ids(embed_text(g.chunk) for g in groups), show_progress=False)
-    return bm25
+    return bm25_from_ids(token_ids((embed_text(g.chunk) for g in groups), bm25_tokens))
 
 
-def sorted_vocab_ids(texts: Iterable[str], batch: int = TOKENIZE_BATCH) -> Tokenized:
-    """The texts' token ids over a vocabulary in sorted order. Left to bm25s, the vocabulary
-    follows set iteration order, which changes with PYTHONHASHSEED, so the same corpus would
-    write different BM25 files (and a different manifest hash) in every process.
-
-    Texts are tokenised `batch` at a time and their tokens turned into ids at once: every id
-    list shares its int objects with the vocabulary, where a corpus's token strings, held all
-    together, would cost some 50 bytes a token.
-
-    >>> t = sorted_vocab_ids(["dose of aldesleukin", "the dose"], batch=1)
-    >>> t.vocab, t.ids
-    ({'aldesleukin': 0, 'dose': 1}, [[1, 0], [1]])
-    """
-    seen: dict[str, int] = {}  # token -> id in order of first appearance
-    ids: list[list[int]] = []
-    todo = iter(texts)
-    while part := list(itertools.islice(todo, max(1, batch))):
-        for doc in bm25_tokens(part):
-            ids.append([seen.setdefault(t, len(seen)) for t in doc])
-    vocab = {token: i for i, token in enumerate(sorted(seen))}
-    remap = [0] * len(seen)
-    for token, first in seen.items():
-        remap[first] = vocab[token]
-    for doc_ids in ids:
-        doc_ids[:] = [remap[i] for i in doc_ids]
-    return Tokenized(ids=ids, vocab=vocab)
+def save_bm25(bm25: bm25s.BM25 | None, folder: Path) -> None:
+    """Write the bm25s files (no pickle) into `folder` (nothing when the index is empty)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    if bm25 is not None:
+        bm25.save(str(folder), allow_pickle=False, show_progress=False)
 
 
 class LexicalRetriever:
@@ -102,9 +78,7 @@ class LexicalRetriever:
 
     def save(self, folder: Path) -> None:
         """Write the bm25s files (no pickle) into `folder` (nothing when the index is empty)."""
-        folder.mkdir(parents=True, exist_ok=True)
-        if self.bm25 is not None:
-            self.bm25.save(str(folder), allow_pickle=False, show_progress=False)
+        save_bm25(self.bm25, folder)
 
     @classmethod
     def load(cls, folder: Path, groups: Sequence[ChunkGroup]) -> LexicalRetriever:

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import io
+import itertools
 import json
 from pathlib import Path
 
+import bm25s
 import faiss
 import numpy as np
 import pytest
+from bm25s.tokenization import Tokenized
 from fixtures_index import DOSE_TEXT, aldesleukin_doc, embedder, other_docs  # noqa: F401
 from retriever_contract import (
     FILTER_CASES,
@@ -26,11 +29,18 @@ from retriever_contract import (
     contract_docs,
 )
 
+from index.bm25_build import bm25_from_ids, token_ids
 from index.context import embed_text
-from index.dense import DenseRetriever, build_faiss, build_faiss_rows, write_faiss
+from index.dense import (
+    DenseRetriever,
+    build_faiss,
+    build_faiss_rows,
+    write_faiss,
+    write_flat_rows,
+)
 from index.groups import ChunkGroup
 from index.hybrid import HybridRetriever
-from index.lexical import LexicalRetriever, sorted_vocab_ids
+from index.lexical import LexicalRetriever, bm25_tokens
 from index.npy_rows import ArrayRows
 from index.store import ClinqaIndex, update_index
 from index.types import Filters, Retriever
@@ -266,10 +276,65 @@ def test_faiss_built_a_batch_at_a_time_equals_one_built_at_once(kind: str) -> No
     assert out.getvalue() == faiss.serialize_index(whole).tobytes()
 
 
-def test_bm25_vocabulary_does_not_depend_on_the_tokenising_batch() -> None:
+@pytest.mark.parametrize(("n", "dim", "batch"), [(0, 8, 5), (1, 8, 5), (2500, 16, 333)])
+def test_an_exact_index_written_from_its_rows_is_the_file_faiss_writes(
+    n: int, dim: int, batch: int
+) -> None:
+    """A build writes dense.faiss for the exact kind from vectors.npy without building it in
+    memory; the bytes must be FAISS's own for the same vectors, and FAISS must read them back."""
+    x = _random_unit(np.random.default_rng(11), n, dim) if n else np.zeros((0, dim), np.float32)
+    index = faiss.IndexFlatIP(dim)
+    if n:
+        index.add(x)
+    out = io.BytesIO()
+    write_flat_rows(ArrayRows(x), out.write, batch_rows=batch)
+    assert out.getvalue() == faiss.serialize_index(index).tobytes()
+    back = faiss.deserialize_index(np.frombuffer(out.getvalue(), dtype=np.uint8))
+    assert back.ntotal == n and back.d == dim
+    if n:
+        _, ids = back.search(x[:3], 1)
+        assert ids[:, 0].tolist() == list(range(min(n, 3)))
+
+
+def test_bm25_token_ids_do_not_depend_on_the_tokenising_batch() -> None:
     texts = [f"dose {i % 7} of drug{i % 13} for melanoma and sarcoma" for i in range(60)]
-    one = sorted_vocab_ids(texts, batch=1000)
-    assert list(one.vocab) == sorted(one.vocab) and len(one.ids) == 60
+    one = token_ids(texts, bm25_tokens, batch=1000)
+    assert list(one.vocab) == sorted(one.vocab) and len(one.offsets) == 61
+    words = [[one.vocab[t] for t in doc] for doc in bm25_tokens(texts)]
+    got = [one.ids[a:b].tolist() for a, b in itertools.pairwise(one.offsets.tolist())]
+    assert got == words  # positive control: the ids are the texts' tokens
     for batch in (1, 7, 59):
-        other = sorted_vocab_ids(iter(texts), batch=batch)
-        assert (other.vocab, other.ids) == (one.vocab, one.ids)
+        other = token_ids(iter(texts), bm25_tokens, batch=batch)
+        assert other.vocab == one.vocab
+        assert other.ids.tolist() == one.ids.tolist()
+        assert other.offsets.tolist() == one.offsets.tolist()
+
+
+@pytest.mark.parametrize("batch", [1, 17, 5000])
+def test_bm25_built_a_batch_at_a_time_is_the_index_bm25s_builds(batch: int, tmp_path: Path) -> None:
+    """The build fills bm25s's score matrix itself, a batch of documents at a time; every array,
+    the vocabulary and the saved files must be bm25s's own for the same token ids (a seeded
+    corpus with repeated tokens and empty documents). It fails when a column's documents are out
+    of order or the tf component is computed in float32 (both checked)."""
+    rng = np.random.default_rng(5)
+    words = [f"w{i}" for i in range(300)]
+    texts = [" ".join(rng.choice(words, size=int(rng.integers(0, 40)))) for _ in range(700)]
+    texts += ["", "the of and"]
+    corpus = token_ids(texts, bm25_tokens, batch=64)
+    ids = [corpus.ids[a:b].tolist() for a, b in itertools.pairwise(corpus.offsets.tolist())]
+    ref = bm25s.BM25()
+    ref.index(Tokenized(ids=ids, vocab=dict(corpus.vocab)), show_progress=False)
+    mine = bm25_from_ids(corpus, batch=batch)
+    for key in ("data", "indices", "indptr"):
+        assert mine.scores[key].dtype == ref.scores[key].dtype, key
+        assert mine.scores[key].tobytes() == ref.scores[key].tobytes(), key
+    assert mine.scores["num_docs"] == ref.scores["num_docs"] == len(texts)
+    assert mine.vocab_dict == ref.vocab_dict
+    ref.save(str(tmp_path / "ref"), allow_pickle=False, show_progress=False)
+    mine.save(str(tmp_path / "mine"), allow_pickle=False, show_progress=False)
+    names = sorted(p.name for p in (tmp_path / "ref").iterdir())
+    assert names == sorted(p.name for p in (tmp_path / "mine").iterdir()) and len(names) == 5
+    for name in names:
+        assert (tmp_path / "mine" / name).read_bytes() == (tmp_path / "ref" / name).read_bytes()
+    query = ids[3][:3]
+    assert np.array_equal(mine.get_scores(query), ref.get_scores(query))
