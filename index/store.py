@@ -21,12 +21,19 @@ import bm25s
 import faiss
 import numpy as np
 
+from index.chunk_spool import ChunkSpool, Spooled, SpooledGroups, spool_chunks, spooled_groups
 from index.context import embed_text
-from index.dense import DenseRetriever, build_faiss_rows, resolve_kind, write_faiss
+from index.dense import (
+    DenseRetriever,
+    build_faiss_rows,
+    resolve_kind,
+    write_faiss,
+    write_flat_rows,
+)
 from index.embedder import MINILM_NAME, Embedder, load_embedder
 from index.errors import EmbedderError, IndexCorrupt, IndexInputError, IndexMismatch, IndexMissing
 from index.files import file_digest, sha256_text, write_durable
-from index.groups import ChunkGroup, group_order
+from index.groups import ChunkGroup
 from index.hybrid import HybridRetriever
 from index.layout import (
     BM25_DIR,
@@ -50,7 +57,7 @@ from index.layout import (
     read_version,
     writer_lock,
 )
-from index.lexical import STOPWORDS, LexicalRetriever
+from index.lexical import STOPWORDS, LexicalRetriever, build_bm25, save_bm25
 from index.npy_rows import ArrayRows, NpyRows
 from index.record_spool import RecordSpool
 from index.records import (
@@ -123,15 +130,17 @@ class Intake:
     added: dict[str, None]
     replaced: dict[str, None]
     unchanged: dict[str, None]
-    changed: dict[str, tuple[Chunk, ...]]  # added or replaced: their chunks
+    changed: dict[str, tuple[Spooled, ...]]  # added or replaced: their chunks, spooled
 
 
 def _intake(
     docs: Iterable[tuple[Document, Sequence[Chunk]]],
     prev_docs: dict[str, dict[str, Any]],
     spool: RecordSpool,
+    chunks_out: ChunkSpool,
 ) -> Intake:
-    """Sort the given documents; the records of changed ones (with their texts) go to `spool`."""
+    """Sort the given documents; the records of changed ones (with their texts) go to `spool`,
+    their chunks to `chunks_out`."""
     got = Intake({}, {}, {}, {})
     for doc, chunks in docs:
         record = _record(doc, chunks)
@@ -145,7 +154,7 @@ def _intake(
             got.unchanged[doc.doc_id] = None
             continue
         (got.replaced if old is not None else got.added)[doc.doc_id] = None
-        got.changed[doc.doc_id] = tuple(chunks)
+        got.changed[doc.doc_id] = spool_chunks(chunks_out, chunks)
         spool.add(record)
     return got
 
@@ -167,9 +176,10 @@ def _update(
     dim = int(embedder.dim)
     with (
         contextlib.closing(RecordSpool(root)) as spool,
+        contextlib.closing(ChunkSpool(root)) as chunk_spool,
         contextlib.closing(Scratch(dim, root)) as scratch,
     ):
-        got = _intake(docs, prev_docs, spool)
+        got = _intake(docs, prev_docs, spool, chunk_spool)
         added, replaced, unchanged, changed = got.added, got.replaced, got.unchanged, got.changed
         given = added.keys() | replaced.keys() | unchanged.keys()
         removed = [d for d in prev_docs if d not in given and (replace_all or d in remove_ids)]
@@ -190,8 +200,10 @@ def _update(
             )
 
         gone = set(replaced) | set(removed)
-        new_chunks = [c for cs in changed.values() for c in cs]
-        groups = _regroup(prev.groups if prev else [], gone, new_chunks)
+        kept = (c for g in (prev.groups if prev else ()) for c in g.occurrences)
+        groups = spooled_groups(
+            chunk_spool, (c for c in kept if c.doc_id not in gone), changed.items()
+        )
         cache: dict[str, Embedded] = {}
         if prev is not None and same_model:
             cache = _cached(prev)
@@ -238,21 +250,6 @@ def _record(doc: Document, chunks: Sequence[Chunk]) -> dict[str, Any]:
         chunks_sha=chunks_fingerprint(chunks),
     )
     return record
-
-
-def _regroup(
-    old: Sequence[ChunkGroup], gone: set[str], new_chunks: Sequence[Chunk]
-) -> list[ChunkGroup]:
-    """Collapse chunks by chunk_id: keep old occurrences outside `gone`, add the new ones."""
-    by_id: dict[str, list[Chunk]] = {}
-    for group in old:
-        for c in group.occurrences:
-            if c.doc_id not in gone:
-                by_id.setdefault(c.chunk_id, []).append(c)
-    for c in new_chunks:
-        by_id.setdefault(c.chunk_id, []).append(c)
-    groups = [ChunkGroup(tuple(sorted(cs, key=group_order))) for cs in by_id.values()]
-    return sorted(groups, key=lambda g: (group_order(g.chunk), g.chunk_id))
 
 
 @dataclass(frozen=True, slots=True)
@@ -365,7 +362,7 @@ def _write_version(
     root: Path,
     prev: VersionData | None,
     documents: RecordSpool,
-    groups: Sequence[ChunkGroup],
+    groups: SpooledGroups,
     shas: Sequence[str],
     rows: Sequence[Embedded],
     settings: dict[str, Any],
@@ -385,8 +382,8 @@ def _write_version(
         write_durable(tmp / UNIT_SPANS, npy_parts(unit_spans))
         write_durable(tmp / UNITS, rows_npy([e.units for e in rows], dim, UNIT_DTYPE))
         params = _write_faiss(tmp, settings["kind"])
-        lexical = LexicalRetriever(groups)
-        lexical.save(tmp / BM25_DIR)
+        bm25 = build_bm25(groups)
+        save_bm25(bm25, tmp / BM25_DIR)
         seq = int(prev.manifest.get("sequence", 0)) + 1 if prev else 1
         name = f"v{seq:06d}-{secrets.token_hex(3)}"
         manifest = {
@@ -404,11 +401,11 @@ def _write_version(
                 "params": params,
                 **settings["requested"],
             },
-            "lexical": _lexical_info(lexical),
+            "lexical": _lexical_info(bm25),
             "counts": {
                 "documents": len(documents),
                 "chunks": len(groups),
-                "occurrences": sum(len(g.occurrences) for g in groups),
+                "occurrences": groups.occurrences,
                 "units": len(unit_spans),
             },
             "corpus_hash": sha256_text(canonical(documents.hash_pairs())),
@@ -425,9 +422,14 @@ def _write_version(
 
 
 def _write_faiss(tmp: Path, kind: str) -> dict[str, Any]:
-    """dense.faiss from the version's vectors.npy; returns the index's parameters."""
+    """dense.faiss from the version's vectors.npy; returns the index's parameters. An exact
+    index is written straight from the file; HNSW and IVF are built in memory (what they
+    hold is what a query process holds to serve them), then written without a second copy."""
     vectors = NpyRows(tmp / VECTORS)
     try:
+        if kind == "flat":
+            write_durable(tmp / DENSE, lambda out: write_flat_rows(vectors, out))
+            return {}
         index, params = build_faiss_rows(vectors, kind)
     finally:
         vectors.close()
@@ -449,11 +451,11 @@ def _digests(folder: Path) -> dict[str, dict[str, Any]]:
     return out
 
 
-def _lexical_info(lexical: LexicalRetriever) -> dict[str, Any]:
+def _lexical_info(bm25: bm25s.BM25 | None) -> dict[str, Any]:
     info: dict[str, Any] = {"library": "bm25s", "version": bm25s.__version__}
     info["stopwords"] = STOPWORDS
-    if lexical.bm25 is not None:
-        b = lexical.bm25
+    if bm25 is not None:
+        b = bm25
         info.update(method=b.method, idf_method=b.idf_method, k1=b.k1, b=b.b, delta=b.delta)
     return info
 

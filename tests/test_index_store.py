@@ -299,12 +299,12 @@ def test_crash_while_writing_files_keeps_old_version(
     first = _build(tmp_path, label_docs()[:4], embedder)
     expected = _results(ClinqaIndex.load(tmp_path, embedder))
 
-    def broken_save(self, folder):
+    def broken_save(bm25, folder):
         folder.mkdir(parents=True, exist_ok=True)
         (folder / "half-written").write_text("x")
         raise RuntimeError("disk full while writing bm25/")
 
-    monkeypatch.setattr(index.store.LexicalRetriever, "save", broken_save)
+    monkeypatch.setattr(index.store, "save_bm25", broken_save)
     with pytest.raises(RuntimeError, match="disk full"):
         _build(tmp_path, other_docs(), embedder)
     monkeypatch.undo()
