@@ -1,12 +1,14 @@
 """Read untrusted files in a child process with a time and memory limit: `read_file_sandboxed`.
 
 The child (`python -m ingest.sandbox`) runs `ingest.readers.read_file` under
-`resource.setrlimit(RLIMIT_AS, memory_bytes)` and answers one JSON line per request on its stdout;
-no pickle crosses the pipe. The parent waits at most `timeout_s` per file and kills the child when
-it is late. A timeout, a MemoryError or a child that dies becomes a `ReadFailure` whose
-`error_class` is "Timeout", "MemoryLimit" or "Crash" and whose reason names the limit; the next
-file gets a fresh child. `iter_documents_sandboxed` walks files like `iter_documents`, reusing one
-child while it stays healthy.
+`resource.setrlimit(RLIMIT_AS, memory_bytes)` and answers each request on its stdout with one JSON
+line per document, then an end line; no pickle crosses the pipe, and the parent takes the documents
+one at a time (`SandboxReader.stream`), so a large bulk file is never held whole on this side. The
+parent waits at most `timeout_s` for each line and kills the child when it is late. A timeout, a
+MemoryError or a child that dies becomes a `ReadFailure` whose `error_class` is "Timeout",
+"MemoryLimit" or "Crash" and whose reason names the limit; the next file gets a fresh child.
+`iter_documents_sandboxed` walks files like `iter_documents`, reusing one child while it stays
+healthy.
 """
 
 from __future__ import annotations
@@ -76,6 +78,7 @@ class SandboxReader:
         self.memory_bytes = memory_bytes
         self.max_file_bytes = max_file_bytes
         self._proc: subprocess.Popen[bytes] | None = None
+        self._pending = bytearray()  # what the child sent past the last full line
 
     def __enter__(self) -> SandboxReader:
         return self
@@ -85,6 +88,15 @@ class SandboxReader:
 
     def read(self, path: Path, relative: PurePath | None = None) -> list[Item]:
         """All documents of one file, or a ReadFailure; never raises for a bad file."""
+        return list(self.stream(path, relative))
+
+    def stream(self, path: Path, relative: PurePath | None = None) -> Iterator[Item]:
+        """The documents of one file as the child sends them, one JSON line each, so that the
+        parent holds one document at a time however large the file; a ReadFailure ends them
+        when the file cannot be read. The child reads the whole file before it sends the first
+        line, so the time limit is on the wait for each line (time the caller spends between
+        documents is not charged to the file). A caller that stops early kills the child, so
+        the rest of this file never reaches the next one."""
         shown = str(path)
         rel = relative if relative is not None else PurePath(Path(path).name)
         request = {"path": str(path), "relative": rel.as_posix(), "max": self.max_file_bytes}
@@ -92,25 +104,38 @@ class SandboxReader:
             proc = self._start()
         except _ChildFailed as exc:
             self.close()
-            return [ReadFailure(shown, exc.reason, exc.error_class)]
+            yield ReadFailure(shown, exc.reason, exc.error_class)
+            return
+        finished = False
         try:
             assert proc.stdin is not None
             proc.stdin.write(json.dumps(request).encode("utf-8") + b"\n")
             proc.stdin.flush()
-            line = self._read_line(proc, self.timeout_s)
-            items = [item_from_json(d) for d in json.loads(line)["items"]]
+            while True:
+                answer = json.loads(self._read_line(proc, self.timeout_s))
+                if "end" in answer:
+                    finished = True
+                    return
+                item = item_from_json(answer["item"])
+                yield item
         except _ChildFailed as exc:
             self.close()
-            return [ReadFailure(shown, exc.reason, exc.error_class)]
+            finished = True
+            yield ReadFailure(shown, exc.reason, exc.error_class)
         except (OSError, ValueError, KeyError, TypeError) as exc:  # broken pipe, bad answer
             self.close()
-            reason = f"sandboxed reader failed ({type(exc).__name__}: {exc})"
-            return [ReadFailure(shown, reason, "Crash")]
-        return items
+            finished = True
+            yield ReadFailure(
+                shown, f"sandboxed reader failed ({type(exc).__name__}: {exc})", "Crash"
+            )
+        finally:
+            if not finished:
+                self.close()
 
     def close(self) -> None:
         """Kill the child (if any) and reap it."""
         proc, self._proc = self._proc, None
+        self._pending.clear()
         if proc is None:
             return
         if proc.poll() is None:
@@ -136,14 +161,20 @@ class SandboxReader:
     def _read_line(
         self, proc: subprocess.Popen[bytes], timeout_s: float, *, starting: bool = False
     ) -> bytes:
-        """One line from the child within `timeout_s`, else `_ChildFailed` naming the limit."""
+        """The child's next line within `timeout_s`, else `_ChildFailed` naming the limit."""
         assert proc.stdout is not None
         fd = proc.stdout.fileno()
         deadline = time.monotonic() + timeout_s
-        buf = bytearray()
+        searched = 0  # bytes of _pending already known to hold no newline
         with selectors.DefaultSelector() as sel:
             sel.register(fd, selectors.EVENT_READ)
             while True:
+                cut = self._pending.find(b"\n", searched)
+                if cut >= 0:
+                    line = bytes(self._pending[: cut + 1])
+                    del self._pending[: cut + 1]
+                    return line
+                searched = len(self._pending)
                 left = deadline - time.monotonic()
                 if left <= 0 or not sel.select(left):
                     proc.kill()
@@ -152,12 +183,10 @@ class SandboxReader:
                         f"did not {what} within the time limit of {timeout_s:g} s (killed)",
                         "Timeout",
                     )
-                block = os.read(fd, 1 << 20)
+                block = os.read(fd, 1 << 16)  # a pipe holds 64 KiB
                 if not block:
                     raise _ChildFailed(self._death(proc), "Crash")
-                buf += block
-                if buf.endswith(b"\n"):
-                    return bytes(buf)
+                self._pending += block
 
     def _death(self, proc: subprocess.Popen[bytes]) -> str:
         try:
@@ -194,7 +223,7 @@ def file_reader(
     with SandboxReader(
         timeout_s=timeout_s, memory_bytes=memory_bytes, max_file_bytes=max_file_bytes
     ) as reader:
-        yield reader.read
+        yield reader.stream
 
 
 def read_file_sandboxed(
@@ -222,21 +251,33 @@ def iter_documents_sandboxed(
     with SandboxReader(
         timeout_s=timeout_s, memory_bytes=memory_bytes, max_file_bytes=max_file_bytes
     ) as reader:
-        yield from iter_documents(paths, max_file_bytes=max_file_bytes, read=reader.read)
+        yield from iter_documents(paths, max_file_bytes=max_file_bytes, read=reader.stream)
 
 
-def _child_answer(request: dict[str, Any], memory_bytes: int) -> bytes:
-    """The child's JSON line for one request (a MemoryError becomes a "MemoryLimit" failure)."""
+def _child_answers(request: dict[str, Any], memory_bytes: int) -> Iterator[bytes]:
+    """The child's JSON lines for one request: an item a line, then the end line (a
+    MemoryError becomes a "MemoryLimit" failure)."""
     path = str(request["path"])
+    sent = 0
     try:
         items = read_file(Path(path), PurePath(request["relative"]), max_file_bytes=request["max"])
-        return (json.dumps({"items": [item_json(x) for x in items]}, default=str) + "\n").encode()
+        items.reverse()
+        while items:  # each item is let go once sent
+            yield (json.dumps({"item": item_json(items.pop())}, default=str) + "\n").encode()
+            sent += 1
+        yield _end(sent)
+        return
     except MemoryError:
         reason = f"reading needed more than the memory limit of {memory_bytes:,} bytes"
         failure = ReadFailure(path, reason, "MemoryLimit")
     except RecursionError as exc:
         failure = ReadFailure(path, f"recursion limit reached ({exc})", "Crash")
-    return (json.dumps({"items": [item_json(failure)]}) + "\n").encode()
+    yield (json.dumps({"item": item_json(failure)}) + "\n").encode()
+    yield _end(sent + 1)
+
+
+def _end(count: int) -> bytes:
+    return (json.dumps({"end": count}) + "\n").encode()
 
 
 def _child_main(memory_bytes: int) -> None:
@@ -251,8 +292,8 @@ def _child_main(memory_bytes: int) -> None:
     for line in sys.stdin.buffer:
         if not line.strip():
             continue
-        answer = _child_answer(json.loads(line), memory_bytes)
-        out.write(answer)
+        for answer in _child_answers(json.loads(line), memory_bytes):
+            out.write(answer)
         out.flush()
 
 

@@ -6,6 +6,7 @@ CI tier: unmarked tests. Long tier: `-m extended` (1,000+ mutants at 20 s per fi
 from __future__ import annotations
 
 import collections
+import json
 import random
 import time
 from pathlib import Path
@@ -106,6 +107,76 @@ def test_sandbox_child_killed_mid_read_is_a_crash_and_the_next_file_is_read(
         assert "killed by signal 9" in items[0].reason and "time limit 60 s" in items[0].reason
         after = reader.read(good)  # a fresh child takes the next file
         assert isinstance(after[0], Document) and after[0].text == GOOD_TEXT
+
+
+def _bulk_jsonl(path: Path, n: int, text_chars: int) -> Path:
+    rng = random.Random(13)
+    words = ["dose", "mg", "daily", "renal", "hepatic", "infusion", "melanoma", "units"]
+    with open(path, "w", encoding="utf-8") as f:
+        for i in range(n):
+            body = " ".join(rng.choice(words) for _ in range(text_chars // 6))[:text_chars]
+            f.write(json.dumps({"id": f"bulk-{i}", "title": f"Record {i}", "text": body}) + "\n")
+    return path
+
+
+def test_sandbox_hands_a_bulk_file_over_a_document_at_a_time(tmp_path: Path) -> None:
+    """An 8 MB bulk file: the parent takes its 1,000 documents one at a time from the child, so
+    what it holds while reading stays near one document. Taking the whole answer at once (as the
+    reader did before) holds all 8 MB and more; tracemalloc's peak tells the two apart."""
+    import tracemalloc
+
+    path = _bulk_jsonl(tmp_path / "bulk.jsonl", 1_000, 8_000)
+    size = path.stat().st_size
+    with SandboxReader(timeout_s=60.0) as reader:
+        whole = reader.read(path)  # positive control: the same documents, all at once
+        assert len(whole) == 1_000 and all(isinstance(d, Document) for d in whole)
+        first = (whole[0].doc_id, whole[0].text)
+        del whole
+        tracemalloc.start()
+        try:
+            count, seen_first = 0, None
+            for item in reader.stream(path, None):
+                assert isinstance(item, Document), item
+                if count == 0:
+                    seen_first = (item.doc_id, item.text)
+                count += 1
+            _, peak = tracemalloc.get_traced_memory()
+        finally:
+            tracemalloc.stop()
+    assert count == 1_000 and seen_first == first
+    assert peak < size / 10, f"peak {peak:,} bytes while streaming a {size:,}-byte file"
+
+
+def test_a_stream_left_midway_does_not_leak_into_the_next_file(tmp_path: Path) -> None:
+    """A caller that stops reading a file partway (an error downstream) must not receive the
+    rest of that file as the next file's documents: the child is killed and replaced."""
+    bulk = _bulk_jsonl(tmp_path / "bulk.jsonl", 200, 300)
+    good = _write(tmp_path, {"good.txt": GOOD_TEXT.encode()}) / "good.txt"
+    with SandboxReader(timeout_s=60.0) as reader:
+        stream = reader.stream(bulk, None)
+        taken = [next(stream) for _ in range(3)]
+        assert [d.doc_id for d in taken if isinstance(d, Document)] == [
+            "bulk-0",
+            "bulk-1",
+            "bulk-2",
+        ]  # positive control: documents arrive in file order
+        stream.close()
+        after = reader.read(good)
+        assert len(after) == 1 and isinstance(after[0], Document), after
+        assert after[0].text == GOOD_TEXT
+
+
+def test_time_spent_between_documents_is_not_charged_to_the_file(tmp_path: Path) -> None:
+    """The time limit is on the child's reading: a caller that embeds between documents for
+    longer than the limit still gets every document (a slow file still times out, above)."""
+    bulk = _bulk_jsonl(tmp_path / "bulk.jsonl", 600, 2_000)  # more than a pipe's buffer
+    with SandboxReader(timeout_s=1.0) as reader:
+        items = []
+        for item in reader.stream(bulk, None):
+            items.append(item)
+            if len(items) == 1:
+                time.sleep(1.5)
+    assert len(items) == 600 and all(isinstance(d, Document) for d in items), items[-1]
 
 
 # ---- 2. PDF mutation corpus ----

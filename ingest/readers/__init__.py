@@ -27,7 +27,7 @@ from ingest.readers.plain import markdown_document, text_document
 from ingest.readers.seed_page import looks_like_seed_page, parse_seed_page
 from ingest.types import Document
 
-FileReader = Callable[[Path, PurePath], list[Document | ReadFailure]]
+FileReader = Callable[[Path, PurePath], Iterable[Document | ReadFailure]]
 
 __all__ = ["iter_documents", "read_file", "walk_files", "MAX_FILE_BYTES"]
 
