@@ -8,7 +8,7 @@ from pathlib import Path
 import bm25s
 import numpy as np
 
-from index.bm25_build import bm25_from_ids, token_ids
+from index.bm25_build import bm25_index
 from index.context import embed_text
 from index.dense import top_k
 from index.groups import ChunkGroup, admitted_rows
@@ -34,7 +34,7 @@ def build_bm25(groups: Sequence[ChunkGroup]) -> bm25s.BM25 | None:
     built a batch of texts at a time (index.bm25_build)."""
     if not groups:
         return None
-    return bm25_from_ids(token_ids((embed_text(g.chunk) for g in groups), bm25_tokens))
+    return bm25_index(lambda: (embed_text(g.chunk) for g in groups), bm25_tokens)
 
 
 def save_bm25(bm25: bm25s.BM25 | None, folder: Path) -> None:

@@ -11,7 +11,7 @@ import contextlib
 import json
 import secrets
 import shutil
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -21,7 +21,7 @@ import bm25s
 import faiss
 import numpy as np
 
-from index.chunk_spool import ChunkSpool, Spooled, SpooledGroups, spool_chunks, spooled_groups
+from index.chunk_spool import ChunkSpool, SpooledGroups
 from index.context import embed_text
 from index.dense import (
     DenseRetriever,
@@ -50,7 +50,7 @@ from index.layout import (
     VersionData,
     current_version,
     new_tmp_folder,
-    npy_parts,
+    npy_header,
     previous_versions,
     publish,
     read_manifest,
@@ -58,7 +58,7 @@ from index.layout import (
     writer_lock,
 )
 from index.lexical import STOPWORDS, LexicalRetriever, build_bm25, save_bm25
-from index.npy_rows import ArrayRows, NpyRows
+from index.npy_rows import ArrayRows, NpyRows, RowSource
 from index.record_spool import RecordSpool
 from index.records import (
     canonical,
@@ -68,7 +68,7 @@ from index.records import (
     document_json,
     group_json,
 )
-from index.scratch_rows import RowRef, ScratchRows, rows_npy
+from index.scratch_rows import RowTable, ScratchRows, rows_npy
 from index.spans import shifted
 from index.types import Passage, Retriever
 from index.units import UNIT_DTYPE, UnitTable, chunk_units
@@ -130,7 +130,7 @@ class Intake:
     added: dict[str, None]
     replaced: dict[str, None]
     unchanged: dict[str, None]
-    changed: dict[str, tuple[Spooled, ...]]  # added or replaced: their chunks, spooled
+    changed: dict[str, None]  # added or replaced (their chunks are spooled)
 
 
 def _intake(
@@ -152,9 +152,13 @@ def _intake(
         )
         if same:
             got.unchanged[doc.doc_id] = None
+            chunks_out.begin(doc.doc_id)  # this copy wins: an earlier one's chunks are gone
             continue
         (got.replaced if old is not None else got.added)[doc.doc_id] = None
-        got.changed[doc.doc_id] = spool_chunks(chunks_out, chunks)
+        got.changed[doc.doc_id] = None
+        slot = chunks_out.begin(doc.doc_id)
+        for c in chunks:
+            chunks_out.add(c, slot)
         spool.add(record)
     return got
 
@@ -200,15 +204,14 @@ def _update(
             )
 
         gone = set(replaced) | set(removed)
-        kept = (c for g in (prev.groups if prev else ()) for c in g.occurrences)
-        groups = spooled_groups(
-            chunk_spool, (c for c in kept if c.doc_id not in gone), changed.items()
-        )
-        cache: dict[str, Embedded] = {}
-        if prev is not None and same_model:
-            cache = _cached(prev)
+        for g in prev.groups if prev else ():
+            for c in g.occurrences:
+                if c.doc_id not in gone and c.doc_id not in changed:
+                    chunk_spool.add(c, chunk_spool.slot(c.doc_id))
+        groups = chunk_spool.groups()
+        cache = _cached(prev if same_model else None)
         shas, rows, embedded = _vectors(groups, cache, embedder, scratch, batch_size, progress)
-        reused = sum(1 for s in shas if s in cache)
+        reused = int((rows.vectors.src == 1).sum())  # rows from the previous version
         for d, r in prev_docs.items():
             if d not in gone and d not in changed:
                 spool.keep(r)
@@ -252,78 +255,99 @@ def _record(doc: Document, chunks: Sequence[Chunk]) -> dict[str, Any]:
     return record
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)
 class Embedded:
-    """A chunk's vector and its answer units' spans and vectors, from one forward pass (the
-    vectors stay in files: the scratch files of this build or the previous version's)."""
+    """Where each chunk's embedded rows lie, as arrays (a few dozen bytes a chunk): its vector
+    (one float32 row), its answer units' vectors (float16) and their spans in the chunk's text
+    (int32 start, end; the same rows as the unit vectors). Each lies in this build's scratch
+    files (source 0) or in the previous version (source 1)."""
 
-    vector: RowRef  # one float32 row
-    spans: np.ndarray  # (k, 2) start, end in the chunk's text
-    units: RowRef  # (k, dim) float16 rows as stored
+    vectors: RowTable
+    units: RowTable
+    spans: RowTable
 
 
 class Scratch:
-    """The scratch files of one build: fresh chunk vectors (float32), fresh unit vectors."""
+    """The scratch files of one build: fresh chunk vectors (float32), fresh unit vectors and
+    their spans, row for row."""
 
     def __init__(self, dim: int, folder: Path) -> None:
         self.vectors = ScratchRows(dim, np.float32, folder)
         self.units = ScratchRows(dim, UNIT_DTYPE, folder)
+        self.spans = ScratchRows(2, np.int32, folder)
 
     def close(self) -> None:
         self.vectors.close()
         self.units.close()
+        self.spans.close()
 
 
-def _cached(prev: VersionData) -> dict[str, Embedded]:
-    """Embedded rows of the previous version by embed sha (an older version without unit
-    vectors gives none: its chunks are embedded again)."""
-    if prev.unit_spans is None or prev.unit_vectors is None:
-        return {}
+@dataclass(frozen=True)
+class Cache:
+    """The previous version's embedded rows by embed sha (none for an older version without
+    unit vectors: its chunks are embedded again)."""
+
+    rows: dict[str, int]  # embed sha -> chunk row of the previous version
+    vectors: RowSource
+    units: RowSource
+    spans: RowSource
+    table: UnitTable | None
+
+    def spans_of(self, row: int) -> list[list[int]]:
+        assert self.table is not None
+        return self.spans.rows(*self.table.row_range(row)).tolist()
+
+
+def _cached(prev: VersionData | None) -> Cache:
+    empty = ArrayRows(np.zeros((0, 0), np.float32))
+    if prev is None or prev.unit_spans is None or prev.unit_vectors is None:
+        return Cache({}, empty, empty, empty, None)
     table = UnitTable(prev.unit_spans, prev.unit_vectors, len(prev.groups))
-    vectors = ArrayRows(prev.vectors)
-    out: dict[str, Embedded] = {}
-    for row, sha in enumerate(prev.embed_shas):
-        lo, hi = table.row_range(row)
-        spans = prev.unit_spans[lo:hi, 1:]
-        vector = RowRef(vectors, row, row + 1)
-        out[sha] = Embedded(vector, spans, RowRef(prev.unit_vectors, lo, hi))
-    return out
+    rows = {sha: row for row, sha in enumerate(prev.embed_shas)}
+    spans = ArrayRows(prev.unit_spans[:, 1:])
+    return Cache(rows, ArrayRows(prev.vectors), prev.unit_vectors, spans, table)
 
 
 def _vectors(
     groups: Sequence[ChunkGroup],
-    cache: dict[str, Embedded],
+    cache: Cache,
     embedder: Embedder,
     scratch: Scratch,
     batch_size: int,
     progress: Callable[[int, int], None] | None,
-) -> tuple[list[str], list[Embedded], int]:
-    """(embed sha per group, embedded rows, number of texts embedded); a cached text whose
-    units are unchanged is not embedded again. Texts go to the embedder sorted by length;
-    fresh vectors go to `scratch` as they come. Contextual texts are made again when needed
-    rather than held (they are most of a chunk's size)."""
+) -> tuple[list[str], Embedded, int]:
+    """(embed sha per group, where the embedded rows lie, number of texts embedded); a cached
+    text whose units are unchanged is not embedded again. Texts go to the embedder sorted by
+    length; fresh rows go to `scratch` as they come. Contextual texts are made again when
+    needed rather than held (they are most of a chunk's size)."""
+    n = len(groups)
     shas: list[str] = []
-    lengths: list[int] = []
-    todo: dict[str, int] = {}
+    lengths = np.zeros(n, dtype=np.int64)
+    todo: dict[str, int] = {}  # sha -> the first row that has it, for texts to embed
+    reuse = cache.rows.copy()
     for row, g in enumerate(groups):
         text = embed_text(g.chunk)
         sha = sha256_text(text)
         shas.append(sha)
-        lengths.append(len(text))
-        hit = cache.get(sha)
-        if hit is not None and hit.spans.tolist() == [list(u) for u in chunk_units(g.chunk)]:
+        lengths[row] = len(text)
+        hit = reuse.get(sha)
+        if hit is not None and cache.spans_of(hit) == [list(u) for u in chunk_units(g.chunk)]:
             continue
-        cache.pop(sha, None)
+        reuse.pop(sha, None)
         todo.setdefault(sha, row)
-    items = sorted(todo.items(), key=lambda item: (lengths[item[1]], item[0]))
-    fresh: dict[str, Embedded] = {}
+    rows = Embedded(
+        RowTable([scratch.vectors, cache.vectors], n),
+        RowTable([scratch.units, cache.units], n),
+        RowTable([scratch.spans, cache.spans], n),
+    )
+    items = sorted(todo.items(), key=lambda item: (int(lengths[item[1]]), item[0]))
     total = len(items)
     if progress is not None:
         progress(0, total)
     step = max(1, batch_size)
     for start in range(0, total, step):
-        rows = [row for _, row in items[start : start + step]]
-        chunks = [groups[r].chunk for r in rows]
+        batch_rows = [row for _, row in items[start : start + step]]
+        chunks = [groups[r].chunk for r in batch_rows]
         batch = [embed_text(c) for c in chunks]
         units = [chunk_units(c) for c in chunks]
         spans = [
@@ -336,26 +360,35 @@ def _vectors(
                 f"expected {(len(batch), embedder.dim)}"
             )
         first, _ = scratch.vectors.append(out)
-        for j, (r, u, pooled_units) in enumerate(zip(rows, units, pooled, strict=True)):
-            span_array = np.asarray(u, dtype=np.int32).reshape(-1, 2)
-            vector = RowRef(scratch.vectors, first + j, first + j + 1)
-            fresh[shas[r]] = Embedded(
-                vector, span_array, RowRef(scratch.units, *scratch.units.append(pooled_units))
-            )
+        for j, (r, u, pooled_units) in enumerate(zip(batch_rows, units, pooled, strict=True)):
+            rows.vectors.set(r, 0, first + j, first + j + 1)
+            rows.units.set(r, 0, *scratch.units.append(pooled_units))
+            rows.spans.set(r, 0, *scratch.spans.append(np.asarray(u, np.int32).reshape(-1, 2)))
         if progress is not None:
             progress(min(start + step, total), total)
-    rows_out = [cache[s] if s in cache else fresh[s] for s in shas]
-    return shas, rows_out, total
+    assert cache.table is not None or not reuse
+    for row, sha in enumerate(shas):
+        hit = reuse.get(sha)
+        if hit is not None:
+            assert cache.table is not None
+            rows.vectors.set(row, 1, hit, hit + 1)
+            rows.units.set(row, 1, *cache.table.row_range(hit))
+            rows.spans.set(row, 1, *cache.table.row_range(hit))
+        elif todo[sha] != row:  # the same text as an earlier chunk: the same rows
+            for table in (rows.vectors, rows.units, rows.spans):
+                table.copy(row, todo[sha])
+    return shas, rows, total
 
 
-def _unit_spans(rows: Sequence[Embedded]) -> np.ndarray:
-    """unit_spans.npy of a version: (chunk row, start, end) as int32."""
-    spans = [
-        np.column_stack([np.full(len(e.spans), i, dtype=np.int32), e.spans.astype(np.int32)])
-        for i, e in enumerate(rows)
-        if len(e.spans)
-    ]
-    return np.concatenate(spans) if spans else np.zeros((0, 3), np.int32)
+def _unit_spans_npy(spans: RowTable) -> Iterator[bytes]:
+    """unit_spans.npy of a version, streamed: (chunk row, start, end) as int32."""
+    yield npy_header((spans.total(), 3), np.int32)
+    for row, ref in enumerate(spans):
+        if ref.hi > ref.lo:
+            part = np.empty((ref.hi - ref.lo, 3), dtype=np.int32)
+            part[:, 0] = row
+            part[:, 1:] = ref.read()
+            yield part.tobytes()
 
 
 def _write_version(
@@ -364,7 +397,7 @@ def _write_version(
     documents: RecordSpool,
     groups: SpooledGroups,
     shas: Sequence[str],
-    rows: Sequence[Embedded],
+    rows: Embedded,
     settings: dict[str, Any],
 ) -> tuple[str, str]:
     """Build the version in a temp folder, then publish it; returns (name, manifest hash).
@@ -373,14 +406,13 @@ def _write_version(
     built from a batch at a time and written straight to its file: the FAISS index is the one
     copy of the vectors in memory, and it is let go before BM25 is built."""
     dim = int(settings["identity"]["dim"])
-    unit_spans = _unit_spans(rows)
     tmp = new_tmp_folder(root)
     try:
         write_durable(tmp / DOCUMENTS, documents.lines())
         _write_lines(tmp / CHUNKS, (group_json(g, s) for g, s in zip(groups, shas, strict=True)))
-        write_durable(tmp / VECTORS, rows_npy([e.vector for e in rows], dim, np.float32))
-        write_durable(tmp / UNIT_SPANS, npy_parts(unit_spans))
-        write_durable(tmp / UNITS, rows_npy([e.units for e in rows], dim, UNIT_DTYPE))
+        write_durable(tmp / VECTORS, rows_npy(rows.vectors, dim, np.float32))
+        write_durable(tmp / UNIT_SPANS, _unit_spans_npy(rows.spans))
+        write_durable(tmp / UNITS, rows_npy(rows.units, dim, UNIT_DTYPE))
         params = _write_faiss(tmp, settings["kind"])
         bm25 = build_bm25(groups)
         save_bm25(bm25, tmp / BM25_DIR)
@@ -406,7 +438,7 @@ def _write_version(
                 "documents": len(documents),
                 "chunks": len(groups),
                 "occurrences": groups.occurrences,
-                "units": len(unit_spans),
+                "units": rows.units.total(),
             },
             "corpus_hash": sha256_text(canonical(documents.hash_pairs())),
             "files": _digests(tmp),

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import io
-import itertools
 import json
 from pathlib import Path
 
@@ -29,7 +28,7 @@ from retriever_contract import (
     contract_docs,
 )
 
-from index.bm25_build import bm25_from_ids, token_ids
+from index.bm25_build import bm25_index
 from index.context import embed_text
 from index.dense import (
     DenseRetriever,
@@ -296,45 +295,38 @@ def test_an_exact_index_written_from_its_rows_is_the_file_faiss_writes(
         assert ids[:, 0].tolist() == list(range(min(n, 3)))
 
 
-def test_bm25_token_ids_do_not_depend_on_the_tokenising_batch() -> None:
-    texts = [f"dose {i % 7} of drug{i % 13} for melanoma and sarcoma" for i in range(60)]
-    one = token_ids(texts, bm25_tokens, batch=1000)
-    assert list(one.vocab) == sorted(one.vocab) and len(one.offsets) == 61
-    words = [[one.vocab[t] for t in doc] for doc in bm25_tokens(texts)]
-    got = [one.ids[a:b].tolist() for a, b in itertools.pairwise(one.offsets.tolist())]
-    assert got == words  # positive control: the ids are the texts' tokens
-    for batch in (1, 7, 59):
-        other = token_ids(iter(texts), bm25_tokens, batch=batch)
-        assert other.vocab == one.vocab
-        assert other.ids.tolist() == one.ids.tolist()
-        assert other.offsets.tolist() == one.offsets.tolist()
-
-
 @pytest.mark.parametrize("batch", [1, 17, 5000])
 def test_bm25_built_a_batch_at_a_time_is_the_index_bm25s_builds(batch: int, tmp_path: Path) -> None:
-    """The build fills bm25s's score matrix itself, a batch of documents at a time; every array,
-    the vocabulary and the saved files must be bm25s's own for the same token ids (a seeded
-    corpus with repeated tokens and empty documents). It fails when a column's documents are out
-    of order or the tf component is computed in float32 (both checked)."""
+    """The build tokenises the corpus twice, a batch at a time, and fills bm25s's score matrix
+    itself; every array, the vocabulary and the saved files must be bm25s's own for the texts'
+    ids over their sorted vocabulary (a seeded corpus with repeated tokens and empty documents).
+    It fails when a column's documents are out of order or tf is computed in float32 (checked)."""
     rng = np.random.default_rng(5)
     words = [f"w{i}" for i in range(300)]
     texts = [" ".join(rng.choice(words, size=int(rng.integers(0, 40)))) for _ in range(700)]
     texts += ["", "the of and"]
-    corpus = token_ids(texts, bm25_tokens, batch=64)
-    ids = [corpus.ids[a:b].tolist() for a, b in itertools.pairwise(corpus.offsets.tolist())]
+    tokens = bm25_tokens(texts)
+    vocab = {t: i for i, t in enumerate(sorted({t for doc in tokens for t in doc}))}
     ref = bm25s.BM25()
-    ref.index(Tokenized(ids=ids, vocab=dict(corpus.vocab)), show_progress=False)
-    mine = bm25_from_ids(corpus, batch=batch)
+    corpus = Tokenized(ids=[[vocab[t] for t in d] for d in tokens], vocab=dict(vocab))
+    ref.index(corpus, show_progress=False)
+    mine = bm25_index(lambda: iter(texts), bm25_tokens, batch=batch)
     for key in ("data", "indices", "indptr"):
         assert mine.scores[key].dtype == ref.scores[key].dtype, key
         assert mine.scores[key].tobytes() == ref.scores[key].tobytes(), key
     assert mine.scores["num_docs"] == ref.scores["num_docs"] == len(texts)
-    assert mine.vocab_dict == ref.vocab_dict
+    assert mine.vocab_dict == ref.vocab_dict and len(vocab) > 250
     ref.save(str(tmp_path / "ref"), allow_pickle=False, show_progress=False)
     mine.save(str(tmp_path / "mine"), allow_pickle=False, show_progress=False)
     names = sorted(p.name for p in (tmp_path / "ref").iterdir())
     assert names == sorted(p.name for p in (tmp_path / "mine").iterdir()) and len(names) == 5
     for name in names:
         assert (tmp_path / "mine" / name).read_bytes() == (tmp_path / "ref" / name).read_bytes()
-    query = ids[3][:3]
-    assert np.array_equal(mine.get_scores(query), ref.get_scores(query))
+    query = tokens[3][:3]
+    assert len(query) == 3 and np.array_equal(mine.get_scores(query), ref.get_scores(query))
+
+
+def test_bm25_refuses_a_corpus_that_changes_between_its_two_reads() -> None:
+    calls = iter([["dose of aldesleukin", "renal dose"], ["dose of aldesleukin"]])
+    with pytest.raises(ValueError, match="gave 2 texts, then 1"):
+        bm25_index(lambda: next(calls), bm25_tokens)
