@@ -162,13 +162,17 @@ def _memory(r: dict[str, Any]) -> list[str]:
         f"{r['seed']}) of MedQuAD passages of growing size; median of {r['rows'][0]['runs']} "
         "runs. *loaded* = peak RSS once the embedder is loaded and warm; *peak* = the process's "
         "peak RSS (rusage); *build* = peak - loaded; *KiB/chunk* = growth of *build* per added "
-        "chunk from the row above. What a build holds is the index it builds: the chunk table "
-        "and FAISS (1.5 KiB a chunk), then bm25s once FAISS is written and let go. Document "
-        "records (with their texts) and the chunk and answer-unit vectors go to scratch files "
-        "as they come, FAISS is filled from vectors.npy a batch at a time and written straight "
-        "to its file, and contextual texts are made again when needed rather than held. Memory "
-        "is the figure here: *ingest s* is for orientation only (throughput is the ingest "
-        "table's, and this section may share the machine; see its load average above).",
+        "chunk from the row above. The sandboxed reader hands a file's documents over one at a "
+        "time; document records (with their texts), chunks, chunk vectors, answer-unit vectors "
+        "and spans go to scratch files as they come, and what a build keeps per chunk is a few "
+        "arrays (its id, document, offsets, and where its rows lie: about 100 bytes); an exact "
+        "FAISS index is written straight from vectors.npy and bm25s's matrix (8 bytes a "
+        "document-token pair, the one part of the index held) is filled from two passes over "
+        "the texts. The peak is the embedder's working set during embedding, not the index. "
+        "(HNSW and IVF, from 50,000 chunks, are built in memory: what a query process holds to "
+        "serve them.) Memory is the figure here: *ingest s* is for orientation only (throughput "
+        "is the ingest table's, and this section may share the machine; see its load average "
+        "above).",
         "",
         table(MEMORY_HEADER, rows),
         "",

@@ -1,9 +1,9 @@
 """documents.jsonl of a new version, without holding the new documents' texts in memory.
 
 Every document a build adds or replaces arrives with its full text. Its documents.jsonl line is
-encoded once and written to an anonymous scratch file as it arrives (`RecordSpool.add`); the
-documents kept from the previous version are already in memory as its parsed records. The
-version's documents.jsonl is then streamed in doc_id order from both.
+encoded once and written to an anonymous scratch file as it arrives (`RecordSpool.add`); a
+document kept from the previous version is copied from that version's file (`keep` is given how
+to read its line). The version's documents.jsonl is then streamed in doc_id order from both.
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import os
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -26,10 +26,12 @@ def record_line(record: dict[str, Any]) -> bytes:
 
 
 class RecordSpool:
-    """doc_id -> documents.jsonl line: added records spooled to a scratch file, kept ones held.
+    """doc_id -> documents.jsonl line: added records spooled to a scratch file, kept ones read
+    back from where they are.
 
     >>> s = RecordSpool()
-    >>> s.add({"doc_id": "b", "text_sha": "2"}); s.keep({"doc_id": "a", "text_sha": "1"})
+    >>> s.add({"doc_id": "b", "text_sha": "2"})
+    >>> s.keep("a", "1", lambda: record_line({"doc_id": "a", "text_sha": "1"}))
     >>> s.add({"doc_id": "b", "text_sha": "3"})  # a later copy of the same doc_id wins
     >>> len(s), s.hash_pairs(), b"".join(s.lines()).count(b"\\n")
     (2, [['a', '1'], ['b', '3']], 2)
@@ -40,7 +42,7 @@ class RecordSpool:
         self._file = tempfile.TemporaryFile(dir=folder)  # unlinked at once
         self._end = 0
         self._spooled: dict[str, tuple[int, int, str]] = {}  # offset, length, text_sha
-        self._kept: dict[str, dict[str, Any]] = {}
+        self._kept: dict[str, tuple[str, Callable[[], bytes]]] = {}  # text_sha, line
 
     def add(self, record: dict[str, Any]) -> None:
         line = record_line(record)
@@ -50,10 +52,10 @@ class RecordSpool:
         self._spooled[doc_id] = (self._end, len(line), str(record["text_sha"]))
         self._end += len(line)
 
-    def keep(self, record: dict[str, Any]) -> None:
-        doc_id = str(record["doc_id"])
+    def keep(self, doc_id: str, text_sha: str, line: Callable[[], bytes]) -> None:
+        """Keep `doc_id` (its text's sha256) with the line `line()` reads."""
         self._spooled.pop(doc_id, None)
-        self._kept[doc_id] = record
+        self._kept[doc_id] = (text_sha, line)
 
     def __len__(self) -> int:
         return len(self._spooled) + len(self._kept)
@@ -71,7 +73,7 @@ class RecordSpool:
         for doc_id in self.doc_ids():
             kept = self._kept.get(doc_id)
             if kept is not None:
-                yield record_line(kept)
+                yield kept[1]()
                 continue
             offset, length, _ = self._spooled[doc_id]
             line = os.pread(self._file.fileno(), length, offset)
@@ -84,4 +86,4 @@ class RecordSpool:
 
     def _text_sha(self, doc_id: str) -> str:
         kept = self._kept.get(doc_id)
-        return str(kept["text_sha"]) if kept is not None else self._spooled[doc_id][2]
+        return kept[0] if kept is not None else self._spooled[doc_id][2]

@@ -8,6 +8,7 @@ version loadable (see index/layout.py for the folder layout).
 from __future__ import annotations
 
 import contextlib
+import functools
 import json
 import secrets
 import shutil
@@ -59,6 +60,7 @@ from index.layout import (
 )
 from index.lexical import STOPWORDS, LexicalRetriever, build_bm25, save_bm25
 from index.npy_rows import ArrayRows, NpyRows, RowSource
+from index.previous import PrevDoc, Previous, read_previous
 from index.record_spool import RecordSpool
 from index.records import (
     canonical,
@@ -114,13 +116,17 @@ def update_index(
     resolve_kind(dense_kind, 0, ann_min_chunks)  # reject a bad kind before any work
     with writer_lock(root):
         try:
-            prev: VersionData | None = read_version(root, verify=True)
+            prev: Previous | None = read_previous(root, verify=True)
         except IndexMissing:
             prev = None
-        return _update(
-            root, prev, docs, embedder, set(remove_doc_ids), _plain(chunker_settings),
-            dense_kind, ann_min_chunks, progress, replace_all, batch_size,
-        )  # fmt: skip
+        try:
+            return _update(
+                root, prev, docs, embedder, set(remove_doc_ids), _plain(chunker_settings),
+                dense_kind, ann_min_chunks, progress, replace_all, batch_size,
+            )  # fmt: skip
+        finally:
+            if prev is not None:
+                prev.close()
 
 
 @dataclass(frozen=True)
@@ -135,7 +141,7 @@ class Intake:
 
 def _intake(
     docs: Iterable[tuple[Document, Sequence[Chunk]]],
-    prev_docs: dict[str, dict[str, Any]],
+    prev_docs: dict[str, PrevDoc],
     spool: RecordSpool,
     chunks_out: ChunkSpool,
 ) -> Intake:
@@ -147,8 +153,10 @@ def _intake(
         for seen in (got.added, got.replaced, got.unchanged, got.changed):
             seen.pop(doc.doc_id, None)  # a later copy of the same doc_id wins
         old = prev_docs.get(doc.doc_id)
-        same = old is not None and all(
-            old.get(key) == record[key] for key in ("fingerprint", "chunks_sha")
+        same = (
+            old is not None
+            and old.fingerprint == record["fingerprint"]
+            and old.chunks_sha == record["chunks_sha"]
         )
         if same:
             got.unchanged[doc.doc_id] = None
@@ -165,7 +173,7 @@ def _intake(
 
 def _update(
     root: Path,
-    prev: VersionData | None,
+    prev: Previous | None,
     docs: Iterable[tuple[Document, Sequence[Chunk]]],
     embedder: Embedder,
     remove_ids: set[str],
@@ -176,7 +184,7 @@ def _update(
     replace_all: bool,
     batch_size: int,
 ) -> UpdateReport:
-    prev_docs = {d["doc_id"]: d for d in prev.documents} if prev else {}
+    prev_docs = prev.docs if prev else {}
     dim = int(embedder.dim)
     with (
         contextlib.closing(RecordSpool(root)) as spool,
@@ -196,25 +204,25 @@ def _update(
             and same_model
             and prev.manifest["chunker"] == chunker
             and prev.manifest["dense"]["kind"]
-            == resolve_kind(dense_kind, len(prev.groups), ann_min_chunks)
+            == resolve_kind(dense_kind, prev.n_groups, ann_min_chunks)
         ):
-            n = len(prev.groups)
+            n = prev.n_groups
             return UpdateReport(
                 (), (), tuple(unchanged), (), n, 0, n, prev.name, prev.manifest_hash, written=False
             )
 
         gone = set(replaced) | set(removed)
-        for g in prev.groups if prev else ():
-            for c in g.occurrences:
-                if c.doc_id not in gone and c.doc_id not in changed:
-                    chunk_spool.add(c, chunk_spool.slot(c.doc_id))
+        if prev is not None:
+            for c in prev.occurrences(lambda d: d not in gone and d not in changed):
+                chunk_spool.add(c, chunk_spool.slot(c.doc_id))
         groups = chunk_spool.groups()
         cache = _cached(prev if same_model else None)
         shas, rows, embedded = _vectors(groups, cache, embedder, scratch, batch_size, progress)
         reused = int((rows.vectors.src == 1).sum())  # rows from the previous version
-        for d, r in prev_docs.items():
-            if d not in gone and d not in changed:
-                spool.keep(r)
+        if prev is not None:
+            for d, r in prev.docs.items():
+                if d not in gone and d not in changed:
+                    spool.keep(d, r.text_sha, functools.partial(prev.record_line, d))
         kind = resolve_kind(dense_kind, len(groups), ann_min_chunks)
         settings = {"chunker": chunker, "identity": identity, "kind": kind}
         settings["requested"] = {"dense_kind": dense_kind, "ann_min_chunks": ann_min_chunks}
@@ -298,14 +306,15 @@ class Cache:
         return self.spans.rows(*self.table.row_range(row)).tolist()
 
 
-def _cached(prev: VersionData | None) -> Cache:
+def _cached(prev: Previous | None) -> Cache:
+    """What of `prev` (None: nothing, as when the model changed) a build may reuse."""
     empty = ArrayRows(np.zeros((0, 0), np.float32))
     if prev is None or prev.unit_spans is None or prev.unit_vectors is None:
         return Cache({}, empty, empty, empty, None)
-    table = UnitTable(prev.unit_spans, prev.unit_vectors, len(prev.groups))
+    table = UnitTable(prev.unit_spans, prev.unit_vectors, prev.n_groups)
     rows = {sha: row for row, sha in enumerate(prev.embed_shas)}
     spans = ArrayRows(prev.unit_spans[:, 1:])
-    return Cache(rows, ArrayRows(prev.vectors), prev.unit_vectors, spans, table)
+    return Cache(rows, prev.vectors, prev.unit_vectors, spans, table)
 
 
 def _vectors(
@@ -393,7 +402,7 @@ def _unit_spans_npy(spans: RowTable) -> Iterator[bytes]:
 
 def _write_version(
     root: Path,
-    prev: VersionData | None,
+    prev: Previous | None,
     documents: RecordSpool,
     groups: SpooledGroups,
     shas: Sequence[str],

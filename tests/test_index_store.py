@@ -18,6 +18,7 @@ from index.dense import DenseRetriever
 from index.embedder_st import SentenceTransformerEmbedder
 from index.errors import IndexCorrupt, IndexInputError, IndexMismatch, IndexMissing
 from index.groups import ChunkGroup
+from index.layout import current_version
 from index.lexical import LexicalRetriever
 from index.store import ClinqaIndex, update_index
 from ingest.text import split_units
@@ -139,6 +140,53 @@ def test_truncated_chunks_file_is_detected(tmp_path: Path, embedder) -> None:  #
     path.write_bytes(path.read_bytes()[:-10])
     with pytest.raises(IndexCorrupt, match=r"chunks\.jsonl: size expected"):
         ClinqaIndex.load(tmp_path, embedder)
+
+
+def test_an_update_refuses_a_tampered_live_version(tmp_path: Path, embedder) -> None:  # noqa: F811
+    """An update reads the version it replaces through its manifest's hashes: a flipped byte
+    in the live vectors is named, and nothing new is published over it."""
+    first = _build(tmp_path, label_docs()[:3], embedder)
+    second = _build(tmp_path, label_docs()[:4], embedder)  # positive control: an update works
+    assert second.added and second.version != first.version
+    path = tmp_path / "versions" / second.version / "vectors.npy"
+    data = bytearray(path.read_bytes())
+    data[-5] ^= 0x01
+    path.write_bytes(bytes(data))
+    with pytest.raises(IndexCorrupt, match=r"vectors\.npy: sha256 expected"):
+        _build(tmp_path, label_docs()[:5], embedder)
+    assert current_version(tmp_path)[0] == second.version
+
+
+def test_an_update_does_not_load_the_version_it_replaces(
+    tmp_path: Path,
+    embedder,  # noqa: F811
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """An update keeps documents and chunks of the live version by reading its files a line
+    at a time (index/previous.py), never the whole version as a query process does; what it
+    writes is what a fresh build of the same documents writes."""
+    docs = label_docs()
+    _build(tmp_path / "a", docs[:6], embedder)
+
+    def whole(*args: object, **kwargs: object) -> None:
+        raise AssertionError("an update loaded the whole previous version")
+
+    monkeypatch.setattr(index.layout, "read_version", whole)
+    monkeypatch.setattr(index.store, "read_version", whole)
+    report = _build(
+        tmp_path / "a", [*docs[2:9], docs[0]], embedder, remove_doc_ids=[docs[1][0].doc_id]
+    )
+    monkeypatch.undo()
+    assert report.chunks_reused > 0 and report.added and report.removed
+    fresh = _build(tmp_path / "b", [d for i, d in enumerate(docs[:9]) if i != 1], embedder)
+    a = ClinqaIndex.load(tmp_path / "a", embedder)
+    b = ClinqaIndex.load(tmp_path / "b", embedder)
+    for name in ("documents.jsonl", "chunks.jsonl", "unit_spans.npy"):
+        assert (a.path / name).read_bytes() == (b.path / name).read_bytes(), name
+    for name in ("vectors.npy", "units.npy"):  # reused rows were embedded in other batches
+        va, vb = np.load(a.path / name), np.load(b.path / name)
+        assert va.shape == vb.shape and np.allclose(va, vb, atol=2e-3), name
+    assert fresh.chunks_total == report.chunks_total
 
 
 def test_missing_index_names_the_folder(tmp_path: Path, embedder) -> None:  # noqa: F811
