@@ -268,6 +268,92 @@ def test_a_bare_what_is_question_prefers_dictionaries_to_news() -> None:
     assert [p.chunk.chunk_id for p in ranked] == ["dictionary", "news"]
 
 
+def _scored(qa: QA, question: str, chunk: Any) -> float:
+    from qa.intent import detect_intent
+
+    q = qa._question_terms(question, detect_intent(question), [])
+    return qa._relevance(q, Passage(chunk, 0.03, 1, "hybrid"))
+
+
+def _like(qa: QA, doc_id: str, text: str, start: int = 0) -> Any:
+    """A chunk with `text` and the stored vector of a real chunk (so only the text differs)."""
+    real = qa.index.chunks[0]
+    return replace(real, doc_id=doc_id, start=start, end=start + len(text), text=text)
+
+
+def test_a_passage_holding_the_question_in_one_sentence_outranks_one_spreading_it(
+    qa: QA, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The same words, the same vector: together in one sentence, or one word a sentence. The
+    coverage of the best sentence tells them apart (a long article's chunk mentions every word
+    somewhere); without it they tie."""
+    import qa.engine as engine
+
+    question = "Does interleukin cause capillary leak in mice?"
+    together = _like(
+        qa, "x1", "Interleukin caused capillary leak in mice. Walls were thin. Levels rose."
+    )
+    spread = _like(
+        qa, "x2", "Interleukin levels rose. Walls were thin in mice. Capillary leak caused."
+    )
+    monkeypatch.setattr(engine, "P_SENTENCE", 0.0)
+    assert _scored(qa, question, together) == pytest.approx(_scored(qa, question, spread))
+    monkeypatch.undo()
+    assert _scored(qa, question, together) > _scored(qa, question, spread) + 0.2
+
+
+def test_a_chunk_is_read_with_the_caption_just_before_it(
+    qa: QA, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A table row chunk never repeats its caption; the 200 characters before it do."""
+    import qa.engine as engine
+
+    caption = "Table 3. Share of the population infected with the virus, by country.\n"
+    row = "Italy 9.8% (3.2%-26%); Spain 15% (3.7%-41%); France 3.0% (1.1%-7.4%)."
+    monkeypatch.setitem(qa._text, "tbl", caption + row)
+    chunk = _like(qa, "tbl", row, start=len(caption))
+    question = "What share of the population of Spain was infected?"
+    monkeypatch.setattr(engine, "LEAD_CHARS", 0)
+    without = _scored(qa, question, chunk)
+    monkeypatch.setattr(engine, "LEAD_CHARS", 200)
+    assert _scored(qa, question, chunk) > without + 0.3
+    elsewhere = _like(qa, "tbl", row, start=0)  # nothing before it: the same as without
+    assert _scored(qa, question, elsewhere) == pytest.approx(without)
+
+
+@pytest.mark.parametrize(
+    ("question", "passage", "defines"),
+    [
+        ("What is the acronym HCQ?", "Hydroxychloroquine (HCQ) was given twice daily.", True),
+        ("What is ELISPOT?", "ELISPOT is an assay that counts cytokine-secreting cells.", True),
+        ("What is a latent period?", "The latent period, the time before infectiousness", True),
+        ("What is ELISPOT?", "Samples were tested by ELISPOT on day 3.", False),
+        ("What is the acronym HCQ?", "HCQS was given.", False),
+        ("What is the usual adult dose of the drug by vein?", "The drug (given by vein)", False),
+    ],
+)
+def test_a_bare_what_is_question_rewards_the_passage_that_defines_it(
+    qa: QA, monkeypatch: pytest.MonkeyPatch, question: str, passage: str, defines: bool
+) -> None:
+    import qa.engine as engine
+
+    chunk = _like(qa, "d1", passage)
+    with_bonus = _scored(qa, question, chunk)
+    monkeypatch.setattr(engine, "P_DEFINES", 0.0)
+    bonus = with_bonus - _scored(qa, question, chunk)
+    assert bonus == pytest.approx(0.4 if defines else 0.0)
+
+
+def test_a_doubled_consonant_before_ing_or_ed_stems_like_the_word() -> None:
+    from qa.terms import stem
+
+    assert stem("banning") == stem("banned") == stem("ban")
+    assert stem("stopped") == stem("stop") and stem("shipping") == stem("ship")
+    # a doubled l, s or z (and a vowel) belongs to the word: fall, fill, buzz, agree
+    assert stem("falling") == stem("fall") and stem("filled") == stem("fill")
+    assert stem("buzzing") == stem("buzz") and stem("agreed") == stem("agree")
+
+
 def test_every_number_in_answers_stands_in_its_citation(qa: QA) -> None:
     from qa.numbers import unsupported_quantities
 
