@@ -53,11 +53,6 @@ DOSE_SOURCES = frozenset({"monograph", "document"})
 W_COS, W_COV, W_SECTION, W_SHORT, W_MISSING = 0.5, 0.5, 0.1, 0.15, 0.3
 # Passage relevance for reranking: the same signals, measured on the whole passage.
 P_COS, P_COV, P_MISSING = 1.0, 1.0, 0.3
-# Passage relevance, beside the whole passage's coverage: the coverage of its best sentence (the
-# question's words together in one sentence, not spread over a long article's chunk), and
-# a bonus when the passage defines what a bare "What is X?" names.
-P_SENTENCE, P_DEFINES = 0.75, 0.4
-LEAD_CHARS = 200  # document text just before a chunk that its coverage reads (a table's caption)
 RARE_IDF = 5.5  # a question noun in fewer than ~0.3% of chunks must stand in the answer's passage
 LIST_SHARE, RUNNER_UP_SHARE = 0.6, 0.9
 MAX_GLOSSES = 2  # "What is X?": the openings of the two best-matching definitions
@@ -375,21 +370,12 @@ class QA:
 
     def _relevance(self, qt: QuestionTerms, p: Passage) -> float:
         """How well a whole passage answers: similarity of its stored vector to the question's,
-        plus IDF-weighted coverage of the question's words (read with the document text just
-        before the chunk, where a table's caption stands), less a penalty per rare question word
-        it never mentions, plus the coverage of its best-covered sentence and a bonus when it
-        defines what "What is X?" asks about."""
+        plus IDF-weighted coverage of the question's words, less a penalty per rare question word
+        it never mentions."""
         c = p.chunk
         where = _chunk_scope(c)
-        lead = self._text.get(c.doc_id, "")[max(0, c.start - LEAD_CHARS) : c.start]
         cos = float(self.index.vector(c.chunk_id) @ qt.vector)
-        rel = P_COS * cos + P_COV * qt.coverage(_lead_scope(c, lead))
-        rel -= P_MISSING * qt.missing(where)
-        rel += P_SENTENCE * max(qt.coverage(_unit_scope(c, a, b)) for a, b in _spans(c))
-        defines = _defining(qt.question)
-        if defines is not None and defines.search(c.text):
-            rel += P_DEFINES
-        return rel
+        return P_COS * cos + P_COV * qt.coverage(where) - P_MISSING * qt.missing(where)
 
     def _select(
         self,
@@ -563,33 +549,6 @@ class QA:
         return self._boxed.get(key)
 
 
-_ASKS_DEFINITION = re.compile(
-    r"^\s*(?:what (?:is|are|does)|define)\s+(?:the (?:acronym|abbreviation|term)\s+|an?\s+|the\s+)?"
-    r"(?P<x>[^?]{2,60}?)(?:\s+(?:stand for|mean))?\s*\??\s*$",
-    re.IGNORECASE,
-)
-
-
-@functools.lru_cache(maxsize=256)
-def _defining(question: str) -> re.Pattern[str] | None:
-    """For "What is X?" (X up to four words), a pattern for a passage that defines X: "X is a",
-    "X, an", "X refers to", "X (" and "<expansion> (X)".
-
-    >>> bool(_defining("What is the acronym HCQ?").search("hydroxychloroquine (HCQ) sulfate"))
-    True
-    >>> _defining("What is the usual adult dose of aldesleukin by vein?") is None
-    True
-    """
-    m = _ASKS_DEFINITION.match(question)
-    if not m or len(m["x"].split()) > 4:
-        return None
-    x = re.escape(m["x"].strip())
-    return re.compile(
-        rf"(?i)(?<![\w-]){x}(?![\w-])\s*(?:\(|,\s*(?:an?|the)\s|(?:is|are)\s+(?:an?|the|defined"
-        rf"|characteri[sz]ed)\b|refers?\s+to|stands?\s+for|means)|[a-z]{{3,}}\s*\(\s*{x}\s*\)"
-    )
-
-
 _DEFINING = frozenset({"define", "definition", "meaning", "mean", "means", "term"})
 
 
@@ -682,24 +641,6 @@ def _context(c: Chunk) -> str:
 def _chunk_scope(c: Chunk) -> Scope:
     """A chunk's words with its context, read once (a passage is scored, then its units)."""
     return scope(f"{_context(c)} {c.text}")
-
-
-@functools.lru_cache(maxsize=8192)
-def _lead_scope(c: Chunk, lead: str) -> Scope:
-    """A chunk's words with its context and the document text just before it."""
-    return scope(f"{_context(c)} {lead} {c.text}")
-
-
-@functools.lru_cache(maxsize=8192)
-def _spans(c: Chunk) -> list[tuple[int, int]]:
-    """A chunk's answer units (the whole text when it splits into none)."""
-    return split_units(c.text) or [(0, len(c.text))]
-
-
-@functools.lru_cache(maxsize=1 << 16)
-def _unit_scope(c: Chunk, a: int, b: int) -> Scope:
-    """One unit of a chunk with the chunk's context, read once."""
-    return scope(f"{_context(c)} {c.text[a:b]}")
 
 
 def _unit_context(u: Unit) -> str:

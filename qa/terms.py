@@ -135,9 +135,6 @@ def stem(term: str) -> str:
     for suffix, rest in _SUFFIXES:
         if len(term) - len(suffix) >= rest and term.endswith(suffix):
             term = term[: -len(suffix)]
-            if suffix in _UNDOUBLES and len(term) >= 4 and term[-1] == term[-2]:
-                if term[-1] not in "aeiouylsz":
-                    term = term[:-1]  # banning, banned -> ban; stopped -> stop
             break
     for ending, base in _DERIVED:
         if term.endswith(ending) and len(term) - len(ending) >= 3:
@@ -154,7 +151,6 @@ _DERIVED = (("tious", "tion"), ("sion", "s"), ("siv", "s"))
 _PLURAL_OF = ("ics", "ives", "als")
 
 
-_UNDOUBLES = ("ing", "ings", "ed")  # endings after which a doubled consonant is undoubled
 _SUFFIXES = (
     ("ments", 4), ("ment", 4), ("ical", 4), ("ic", 5), ("al", 5), ("ings", 3), ("ing", 3),
     ("ies", 3), ("es", 3), ("s", 3), ("ive", 4), ("e", 3), ("ed", 3), ("ly", 3),
