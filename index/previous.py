@@ -62,11 +62,11 @@ class Previous:
         self.manifest_hash = manifest_hash
         self.docs: dict[str, PrevDoc] = {}
         self.embed_shas: list[str] = []
-        self._documents = os.open(folder / DOCUMENTS, os.O_RDONLY)
         self._texts: OrderedDict[str, str] = OrderedDict()
-        self.vectors = NpyRows(folder / VECTORS)
+        self.vectors = NpyRows(folder / VECTORS)  # closes itself when it is let go
         self.unit_spans: np.ndarray | None = None
         self.unit_vectors: NpyRows | None = None
+        self._documents = os.open(folder / DOCUMENTS, os.O_RDONLY)  # last: nothing raises after
 
     @property
     def n_groups(self) -> int:

@@ -411,9 +411,9 @@ def _write_version(
 ) -> tuple[str, str]:
     """Build the version in a temp folder, then publish it; returns (name, manifest hash).
 
-    The vectors are streamed from their scratch files into vectors.npy, which FAISS is then
-    built from a batch at a time and written straight to its file: the FAISS index is the one
-    copy of the vectors in memory, and it is let go before BM25 is built."""
+    The vectors are streamed from their scratch files into vectors.npy; an exact FAISS index is
+    written from that file, HNSW and IVF are built from it a batch at a time (their one copy of
+    the vectors in memory, let go before BM25 is built)."""
     dim = int(settings["identity"]["dim"])
     tmp = new_tmp_folder(root)
     try:

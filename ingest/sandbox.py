@@ -79,6 +79,7 @@ class SandboxReader:
         self.max_file_bytes = max_file_bytes
         self._proc: subprocess.Popen[bytes] | None = None
         self._pending = bytearray()  # what the child sent past the last full line
+        self._streaming: object | None = None  # the stream whose answer the child is sending
 
     def __enter__(self) -> SandboxReader:
         return self
@@ -87,7 +88,8 @@ class SandboxReader:
         self.close()
 
     def read(self, path: Path, relative: PurePath | None = None) -> list[Item]:
-        """All documents of one file, or a ReadFailure; never raises for a bad file."""
+        """All documents of one file, or a ReadFailure (after the documents taken before the
+        child failed, when it failed midway: see `stream`); never raises for a bad file."""
         return list(self.stream(path, relative))
 
     def stream(self, path: Path, relative: PurePath | None = None) -> Iterator[Item]:
@@ -95,47 +97,55 @@ class SandboxReader:
         parent holds one document at a time however large the file; a ReadFailure ends them
         when the file cannot be read. The child reads the whole file before it sends the first
         line, so the time limit is on the wait for each line (time the caller spends between
-        documents is not charged to the file). A caller that stops early kills the child, so
-        the rest of this file never reaches the next one."""
+        documents is not charged to the file). A child that fails after it started sending (it
+        dies, or its pipe breaks) leaves the documents already taken and a ReadFailure that
+        says how many. A stream left unfinished kills the child when it is closed, or when the
+        next stream starts, so the rest of one file never reaches another."""
         shown = str(path)
         rel = relative if relative is not None else PurePath(Path(path).name)
         request = {"path": str(path), "relative": rel.as_posix(), "max": self.max_file_bytes}
+        if self._streaming is not None:  # an earlier stream stopped midway: its lines are junk
+            self.close()
         try:
             proc = self._start()
         except _ChildFailed as exc:
             self.close()
             yield ReadFailure(shown, exc.reason, exc.error_class)
             return
-        finished = False
+        token = self._streaming = object()
+        sent = 0
         try:
             assert proc.stdin is not None
             proc.stdin.write(json.dumps(request).encode("utf-8") + b"\n")
             proc.stdin.flush()
             while True:
                 answer = json.loads(self._read_line(proc, self.timeout_s))
+                if not isinstance(answer, dict):
+                    raise ValueError(f"the child sent {type(answer).__name__}, not an object")
                 if "end" in answer:
-                    finished = True
+                    if answer["end"] != sent:
+                        raise ValueError(f"the child ended after {answer['end']}, sent {sent}")
+                    self._streaming = None
                     return
                 item = item_from_json(answer["item"])
+                sent += 1
                 yield item
         except _ChildFailed as exc:
             self.close()
-            finished = True
-            yield ReadFailure(shown, exc.reason, exc.error_class)
+            yield ReadFailure(shown, _after(exc.reason, sent), exc.error_class)
         except (OSError, ValueError, KeyError, TypeError) as exc:  # broken pipe, bad answer
             self.close()
-            finished = True
-            yield ReadFailure(
-                shown, f"sandboxed reader failed ({type(exc).__name__}: {exc})", "Crash"
-            )
+            reason = f"sandboxed reader failed ({type(exc).__name__}: {exc})"
+            yield ReadFailure(shown, _after(reason, sent), "Crash")
         finally:
-            if not finished:
+            if self._streaming is token:  # left midway, and no later stream took the child
                 self.close()
 
     def close(self) -> None:
         """Kill the child (if any) and reap it."""
         proc, self._proc = self._proc, None
         self._pending.clear()
+        self._streaming = None
         if proc is None:
             return
         if proc.poll() is None:
@@ -199,6 +209,11 @@ class SandboxReader:
             f"sandboxed reader {how} (memory limit {self.memory_bytes:,} bytes, "
             f"time limit {self.timeout_s:g} s)"
         )
+
+
+def _after(reason: str, sent: int) -> str:
+    """`reason`, saying how many of the file's documents were taken before it (when any)."""
+    return f"{reason} (after {sent} of the file's documents)" if sent else reason
 
 
 class _ChildFailed(Exception):
@@ -281,7 +296,7 @@ def _end(count: int) -> bytes:
 
 
 def _child_main(memory_bytes: int) -> None:
-    """The child's loop: limits first, then one answer per request line on stdin."""
+    """The child's loop: limits first, then for each request line on stdin its answer lines."""
     import resource
 
     resource.setrlimit(resource.RLIMIT_AS, (memory_bytes, memory_bytes))

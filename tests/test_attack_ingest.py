@@ -166,6 +166,43 @@ def test_a_stream_left_midway_does_not_leak_into_the_next_file(tmp_path: Path) -
         assert after[0].text == GOOD_TEXT
 
 
+def test_a_new_stream_while_one_is_unfinished_gets_only_its_own_documents(tmp_path: Path) -> None:
+    """A stream still referenced but not read to its end: the next file must get its own
+    answer (not the rest of the first), and closing the first later must not kill the child
+    that serves another file."""
+    bulk = _bulk_jsonl(tmp_path / "bulk.jsonl", 200, 300)
+    good = _write(tmp_path, {"good.txt": GOOD_TEXT.encode()}) / "good.txt"
+    with SandboxReader(timeout_s=60.0) as reader:
+        first = reader.stream(bulk, None)
+        assert isinstance(next(first), Document)  # positive control: the bulk file streams
+        after = reader.read(good)
+        assert [d.text for d in after if isinstance(d, Document)] == [GOOD_TEXT], after
+        second = reader.stream(bulk, None)
+        assert isinstance(next(second), Document)
+        first.close()  # the first stream is long over: the child now serves the second
+        rest = list(second)
+        assert len(rest) == 199 and all(isinstance(d, Document) for d in rest), rest[-1]
+
+
+def test_a_child_killed_midway_names_the_documents_already_taken(tmp_path: Path) -> None:
+    import os
+    import signal
+
+    bulk = _bulk_jsonl(tmp_path / "bulk.jsonl", 600, 2_000)  # more than a pipe holds
+    with SandboxReader(timeout_s=60.0) as reader:
+        stream = reader.stream(bulk, None)
+        items = [next(stream)]
+        assert isinstance(items[0], Document)  # positive control
+        assert reader._proc is not None
+        os.kill(reader._proc.pid, signal.SIGKILL)
+        items += list(stream)
+    failure = items[-1]
+    assert isinstance(failure, ReadFailure) and failure.error_class == "Crash", failure
+    taken = len(items) - 1
+    assert 1 <= taken < 600 and all(isinstance(d, Document) for d in items[:-1])
+    assert f"after {taken} of the file's documents" in failure.reason, failure.reason
+
+
 def test_time_spent_between_documents_is_not_charged_to_the_file(tmp_path: Path) -> None:
     """The time limit is on the child's reading: a caller that embeds between documents for
     longer than the limit still gets every document (a slow file still times out, above)."""

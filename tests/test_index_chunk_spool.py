@@ -63,15 +63,21 @@ def test_the_spooled_table_is_the_table_held_in_memory(tmp_path: Path) -> None:
 
 def test_chunk_ids_of_any_length_group_as_strings_do(tmp_path: Path) -> None:
     """Ids are kept as fixed-width bytes, widened when a longer one comes: ids that are
-    prefixes of each other, a non-ASCII id and a long one still group and sort as strings."""
-    ids = ["ab", "abc", "ab", "é", "x" * 70, "abc", "a"]
-    chunks = [Chunk(cid, f"d{i}", "T", "label", None, None, 0, 1, "t") for i, cid in enumerate(ids)]
+    prefixes of each other, a non-ASCII id and long ones still group, and groups whose primaries
+    stand at the same locator still sort by id as strings do."""
+    ids = ["ab", "abc", "ab", "é", "x" * 70, "abc", "a", "x" * 70 + "b", "b", "a" * 30]
+    docs = ["d0", "d1", "d2", "d3", "d4", "d5", "d6", "d4", "d6", "d6"]  # d4, d6: tied locators
+    chunks = [
+        Chunk(cid, doc, "T", "label", None, None, 0, 1, "t")
+        for cid, doc in zip(ids, docs, strict=True)
+    ]
     spool = ChunkSpool(tmp_path)
     try:
         for c in chunks:
-            spool.add(c, spool.begin(c.doc_id))
+            spool.add(c, spool.slot(c.doc_id))
         assert list(spool.groups()) == _in_memory([], chunks)
-        assert [g.chunk_id for g in spool.groups()] == ["ab", "abc", "é", "x" * 70, "a"]
+        got = [g.chunk_id for g in spool.groups()]
+        assert got == ["ab", "abc", "é", "x" * 70, "x" * 70 + "b", "a", "a" * 30, "b"]
     finally:
         spool.close()
 
