@@ -119,6 +119,9 @@ class SandboxReader:
             proc.stdin.write(json.dumps(request).encode("utf-8") + b"\n")
             proc.stdin.flush()
             while True:
+                if self._streaming is not token:  # resumed after another file took the child
+                    yield ReadFailure(shown, _after(_SUPERSEDED, sent), "Crash")
+                    return
                 answer = json.loads(self._read_line(proc, self.timeout_s))
                 if not isinstance(answer, dict):
                     raise ValueError(f"the child sent {type(answer).__name__}, not an object")
@@ -131,10 +134,12 @@ class SandboxReader:
                 sent += 1
                 yield item
         except _ChildFailed as exc:
-            self.close()
+            if self._streaming is token:
+                self.close()
             yield ReadFailure(shown, _after(exc.reason, sent), exc.error_class)
         except (OSError, ValueError, KeyError, TypeError) as exc:  # broken pipe, bad answer
-            self.close()
+            if self._streaming is token:
+                self.close()
             reason = f"sandboxed reader failed ({type(exc).__name__}: {exc})"
             yield ReadFailure(shown, _after(reason, sent), "Crash")
         finally:
@@ -209,6 +214,9 @@ class SandboxReader:
             f"sandboxed reader {how} (memory limit {self.memory_bytes:,} bytes, "
             f"time limit {self.timeout_s:g} s)"
         )
+
+
+_SUPERSEDED = "the reader went on to another file before this one was read to its end"
 
 
 def _after(reason: str, sent: int) -> str:

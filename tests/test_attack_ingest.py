@@ -179,7 +179,9 @@ def test_a_new_stream_while_one_is_unfinished_gets_only_its_own_documents(tmp_pa
         assert [d.text for d in after if isinstance(d, Document)] == [GOOD_TEXT], after
         second = reader.stream(bulk, None)
         assert isinstance(next(second), Document)
-        first.close()  # the first stream is long over: the child now serves the second
+        late = next(first)  # resumed: it must not take the second stream's lines
+        assert isinstance(late, ReadFailure) and "another file" in late.reason, late
+        first.close()  # and closing it must not kill the child that serves the second
         rest = list(second)
         assert len(rest) == 199 and all(isinstance(d, Document) for d in rest), rest[-1]
 
