@@ -141,39 +141,40 @@ def read_version(index_dir: Path, *, verify: bool = True, name: str | None = Non
     if verify:
         verify_manifest_hash(folder, manifest_hash)
         verify_files(folder, manifest)
-    documents = list(_jsonl(folder / DOCUMENTS))
+    documents = list(read_jsonl(folder / DOCUMENTS))
     texts = {d["doc_id"]: d["text"] for d in documents}
     groups: list[ChunkGroup] = []
     shas: list[str] = []
-    for line_no, record in enumerate(_jsonl(folder / CHUNKS), start=1):
+    for line_no, record in enumerate(read_jsonl(folder / CHUNKS), start=1):
         try:
             group, sha = group_from_json(record, texts)
         except (KeyError, TypeError, ValueError) as exc:
             raise IndexCorrupt(f"{folder / CHUNKS} line {line_no}: {exc!r}") from exc
         groups.append(group)
         shas.append(sha)
-    vectors = _npy(folder / VECTORS)
-    _check_counts(folder, manifest, len(documents), len(groups), vectors)
+    vectors = load_npy(folder / VECTORS)
+    check_counts(folder, manifest, len(documents), len(groups), vectors)
     unit_spans = unit_vectors = None
     if UNIT_SPANS in manifest.get("files", {}):
-        unit_spans, unit_vectors = _npy(folder / UNIT_SPANS), NpyRows(folder / UNITS)
-        _check_units(folder, manifest, unit_spans, unit_vectors)
+        unit_spans, unit_vectors = load_npy(folder / UNIT_SPANS), NpyRows(folder / UNITS)
+        check_units(folder, manifest, unit_spans, unit_vectors)
     return VersionData(
         name, folder, manifest, manifest_hash, documents, groups, shas, vectors,
         unit_spans, unit_vectors,
     )  # fmt: skip
 
 
-def _npy(path: Path) -> np.ndarray:
+def load_npy(path: Path) -> np.ndarray:
     try:
         return np.load(path, allow_pickle=False)
     except (ValueError, OSError, EOFError) as exc:
         raise IndexCorrupt(f"{path}: {exc}") from exc
 
 
-def _check_units(
+def check_units(
     folder: Path, manifest: dict[str, Any], spans: np.ndarray, vectors: NpyRows
 ) -> None:
+    """unit_spans.npy and units.npy against the manifest's unit count and the model's dim."""
     dim = manifest.get("model", {}).get("dim")
     n = manifest.get("counts", {}).get("units", len(spans))
     checks = [
@@ -187,9 +188,14 @@ def _check_units(
             raise IndexCorrupt(f"{folder}: {field} expected {want}, found {found}")
 
 
-def _check_counts(
-    folder: Path, manifest: dict[str, Any], n_docs: int, n_chunks: int, vectors: np.ndarray
+def check_counts(
+    folder: Path,
+    manifest: dict[str, Any],
+    n_docs: int,
+    n_chunks: int,
+    vectors: np.ndarray | NpyRows,
 ) -> None:
+    """The manifest's document and chunk counts, and vectors.npy's shape and dtype."""
     counts = manifest.get("counts", {})
     dim = manifest.get("model", {}).get("dim")
     checks = [
@@ -203,7 +209,7 @@ def _check_counts(
             raise IndexCorrupt(f"{folder}: {field} expected {want}, found {found}")
 
 
-def _jsonl(path: Path) -> Iterator[dict[str, Any]]:
+def read_jsonl(path: Path) -> Iterator[dict[str, Any]]:
     with open(path, encoding="utf-8") as f:
         for line_no, line in enumerate(f, start=1):
             if not line.strip():

@@ -14,7 +14,7 @@ from __future__ import annotations
 import json
 import os
 from collections import OrderedDict
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -28,12 +28,17 @@ from index.layout import (
     UNIT_SPANS,
     UNITS,
     VECTORS,
+    check_counts,
+    check_units,
     current_version,
+    load_npy,
+    read_jsonl,
     read_manifest,
     verify_files,
     verify_manifest_hash,
 )
 from index.npy_rows import NpyRows
+from index.records import group_from_json
 from ingest.types import Chunk
 
 TEXTS_HELD = 64  # documents whose texts are kept while their chunks are read back
@@ -62,7 +67,7 @@ class Previous:
         self.manifest_hash = manifest_hash
         self.docs: dict[str, PrevDoc] = {}
         self.embed_shas: list[str] = []
-        self._texts: OrderedDict[str, str] = OrderedDict()
+        self._texts = _Texts(self)
         self.vectors = NpyRows(folder / VECTORS)  # closes itself when it is let go
         self.unit_spans: np.ndarray | None = None
         self.unit_vectors: NpyRows | None = None
@@ -84,20 +89,15 @@ class Previous:
         """Every chunk occurrence of the version whose doc_id `keep` admits, in the order of
         chunks.jsonl (each group's primary first), its text cut from its document's text."""
         path = self.path / CHUNKS
-        with open(path, encoding="utf-8") as f:
-            for line_no, line in enumerate(f, start=1):
-                if not line.strip():
+        for line_no, record in enumerate(read_jsonl(path), start=1):
+            try:
+                locators = [record["locator"], *record.get("also", ())]
+                if not any(keep(str(loc["doc_id"])) for loc in locators):
                     continue
-                try:
-                    group = json.loads(line)
-                    locators = [group["locator"], *group.get("also", ())]
-                    kept = [loc for loc in locators if keep(str(loc["doc_id"]))]
-                    chunks = [self._chunk(group["chunk_id"], loc) for loc in kept]
-                    if kept and kept[0] is locators[0] and chunks[0].text != group["text"]:
-                        raise ValueError(f"chunk {group['chunk_id']}: text differs from offsets")
-                except (KeyError, TypeError, ValueError) as exc:
-                    raise IndexCorrupt(f"{path} line {line_no}: {exc!r}") from exc
-                yield from chunks
+                group, _ = group_from_json(record, self._texts)
+            except (KeyError, TypeError, ValueError) as exc:
+                raise IndexCorrupt(f"{path} line {line_no}: {exc!r}") from exc
+            yield from (c for c in group.occurrences if keep(c.doc_id))
 
     def close(self) -> None:
         os.close(self._documents)
@@ -105,20 +105,31 @@ class Previous:
         if self.unit_vectors is not None:
             self.unit_vectors.close()
 
-    def _chunk(self, chunk_id: str, loc: dict[str, Any]) -> Chunk:
-        start, end = int(loc["start"]), int(loc["end"])
-        return Chunk(chunk_id=chunk_id, text=self._text(str(loc["doc_id"]))[start:end], **loc)
 
-    def _text(self, doc_id: str) -> str:
-        text = self._texts.get(doc_id)
+class _Texts(Mapping[str, str]):
+    """doc_id -> text of the previous version's documents, read from their lines on demand;
+    the TEXTS_HELD last used are kept."""
+
+    def __init__(self, prev: Previous) -> None:
+        self._prev = prev
+        self._held: OrderedDict[str, str] = OrderedDict()
+
+    def __getitem__(self, doc_id: str) -> str:
+        text = self._held.get(doc_id)
         if text is None:
-            text = str(json.loads(self.record_line(doc_id))["text"])
-            self._texts[doc_id] = text
-            if len(self._texts) > TEXTS_HELD:
-                self._texts.popitem(last=False)
+            text = str(json.loads(self._prev.record_line(doc_id))["text"])
+            self._held[doc_id] = text
+            if len(self._held) > TEXTS_HELD:
+                self._held.popitem(last=False)
         else:
-            self._texts.move_to_end(doc_id)
+            self._held.move_to_end(doc_id)
         return text
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._prev.docs)
+
+    def __len__(self) -> int:
+        return len(self._prev.docs)
 
 
 def read_previous(index_dir: Path, *, verify: bool = True) -> Previous:
@@ -159,38 +170,17 @@ def _read_documents(prev: Previous) -> None:
 
 def _read_chunks(prev: Previous) -> None:
     path = prev.path / CHUNKS
-    with open(path, encoding="utf-8") as f:
-        for line_no, line in enumerate(f, start=1):
-            if line.strip():
-                try:
-                    prev.embed_shas.append(str(json.loads(line)["embed_sha"]))
-                except (KeyError, TypeError, ValueError) as exc:
-                    raise IndexCorrupt(f"{path} line {line_no}: {exc!r}") from exc
-    if UNIT_SPANS in prev.manifest.get("files", {}):
+    for line_no, record in enumerate(read_jsonl(path), start=1):
         try:
-            prev.unit_spans = np.load(prev.path / UNIT_SPANS, allow_pickle=False)
-        except (ValueError, OSError, EOFError) as exc:
-            raise IndexCorrupt(f"{prev.path / UNIT_SPANS}: {exc}") from exc
+            prev.embed_shas.append(str(record["embed_sha"]))
+        except (KeyError, TypeError) as exc:
+            raise IndexCorrupt(f"{path} line {line_no}: {exc!r}") from exc
+    if UNIT_SPANS in prev.manifest.get("files", {}):
+        prev.unit_spans = load_npy(prev.path / UNIT_SPANS)
         prev.unit_vectors = NpyRows(prev.path / UNITS)
 
 
 def _check(prev: Previous) -> None:
-    counts = prev.manifest.get("counts", {})
-    dim = prev.manifest.get("model", {}).get("dim")
-    n_units = counts.get("units", len(prev.unit_spans) if prev.unit_spans is not None else 0)
-    checks: list[tuple[str, Any, Any]] = [
-        ("counts.documents", counts.get("documents"), len(prev.docs)),
-        ("counts.chunks", counts.get("chunks"), prev.n_groups),
-        ("vectors.npy shape", (prev.n_groups, dim), prev.vectors.shape),
-        ("vectors.npy dtype", "float32", str(prev.vectors.dtype)),
-    ]
+    check_counts(prev.path, prev.manifest, len(prev.docs), prev.n_groups, prev.vectors)
     if prev.unit_spans is not None and prev.unit_vectors is not None:
-        checks += [
-            (f"{UNIT_SPANS} shape", (n_units, 3), tuple(prev.unit_spans.shape)),
-            (f"{UNIT_SPANS} dtype", "int32", str(prev.unit_spans.dtype)),
-            (f"{UNITS} shape", (n_units, dim), prev.unit_vectors.shape),
-            (f"{UNITS} dtype", "float16", str(prev.unit_vectors.dtype)),
-        ]
-    for field, want, found in checks:
-        if want != found:
-            raise IndexCorrupt(f"{prev.path}: {field} expected {want}, found {found}")
+        check_units(prev.path, prev.manifest, prev.unit_spans, prev.unit_vectors)
