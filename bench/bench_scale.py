@@ -108,6 +108,10 @@ class ScaledIndex:
     def unit_vectors(self, chunk_id: str) -> tuple[np.ndarray, np.ndarray] | None:
         return self.base.unit_vectors(chunk_id.split("~")[0])
 
+    @property
+    def unit_mode(self) -> str:
+        return self.base.unit_mode
+
 
 def latencies(fn: Any, queries: Sequence[str], embedder: Any = None) -> list[float]:
     """Milliseconds of `fn(q)` for each query (after one warm-up call); the embedder forgets

@@ -51,6 +51,7 @@ def ingest_paths(
     max_tokens: int | None = 230,
     dense_kind: str = "auto",
     ann_min_chunks: int = 50_000,
+    unit_vectors: str = "pooled",
     replace_all: bool = False,
     exclude_doc_ids: Iterable[str] = (),
     progress: Callable[[int, int], None] | None = None,
@@ -92,5 +93,6 @@ def ingest_paths(
         ann_min_chunks=ann_min_chunks,
         progress=progress,
         replace_all=replace_all,
+        unit_vectors=unit_vectors,
     )
     return IngestSummary(report, tuple(failures), counter["docs"])

@@ -71,9 +71,16 @@ from index.records import (
     group_json,
 )
 from index.scratch_rows import RowTable, ScratchRows, rows_npy
-from index.spans import shifted
 from index.types import Passage, Retriever
-from index.units import UNIT_DTYPE, UnitTable, chunk_units
+from index.units import (
+    POOLED,
+    UNIT_DTYPE,
+    UNIT_MODES,
+    UnitTable,
+    chunk_units,
+    embed_chunks,
+    unit_mode,
+)
 from ingest.types import Chunk, Document
 
 CONTEXT_RULE = "<subject or title> — <section>: <text>"
@@ -107,13 +114,18 @@ def update_index(
     progress: Callable[[int, int], None] | None = None,
     replace_all: bool = False,
     batch_size: int = 64,
+    unit_vectors: str = POOLED,
 ) -> UpdateReport:
     """Add or replace `docs` by doc_id in the index at `index_dir` (created when missing).
 
     Documents not given are kept (unless `replace_all`); `remove_doc_ids` are dropped.
+    `unit_vectors` ("pooled" or "alone", index/units.py) is how answer units get their vectors;
+    a previous version made the other way is embedded again rather than mixed.
     """
     root = Path(index_dir)
     resolve_kind(dense_kind, 0, ann_min_chunks)  # reject a bad kind before any work
+    if unit_vectors not in UNIT_MODES:
+        raise ValueError(f"unit_vectors must be one of {UNIT_MODES}, got {unit_vectors!r}")
     with writer_lock(root):
         try:
             prev: Previous | None = read_previous(root, verify=True)
@@ -122,7 +134,7 @@ def update_index(
         try:
             return _update(
                 root, prev, docs, embedder, set(remove_doc_ids), _plain(chunker_settings),
-                dense_kind, ann_min_chunks, progress, replace_all, batch_size,
+                dense_kind, ann_min_chunks, progress, replace_all, batch_size, unit_vectors,
             )  # fmt: skip
         finally:
             if prev is not None:
@@ -183,6 +195,7 @@ def _update(
     progress: Callable[[int, int], None] | None,
     replace_all: bool,
     batch_size: int,
+    unit_vectors: str,
 ) -> UpdateReport:
     prev_docs = prev.docs if prev else {}
     dim = int(embedder.dim)
@@ -197,11 +210,15 @@ def _update(
         removed = [d for d in prev_docs if d not in given and (replace_all or d in remove_ids)]
 
         identity = _identity(embedder)
-        same_model = prev is not None and _same_model(prev.manifest["model"], identity)
+        reusable = (
+            prev is not None
+            and _same_model(prev.manifest["model"], identity)
+            and unit_mode(prev.manifest) == unit_vectors
+        )
         if (
             prev is not None
             and not (added or replaced or removed)
-            and same_model
+            and reusable
             and prev.manifest["chunker"] == chunker
             and prev.manifest["dense"]["kind"]
             == resolve_kind(dense_kind, prev.n_groups, ann_min_chunks)
@@ -216,15 +233,17 @@ def _update(
             for c in prev.occurrences(lambda d: d not in gone and d not in changed):
                 chunk_spool.add(c, chunk_spool.slot(c.doc_id))
         groups = chunk_spool.groups()
-        cache = _cached(prev if same_model else None)
-        shas, rows, embedded = _vectors(groups, cache, embedder, scratch, batch_size, progress)
+        cache = _cached(prev if reusable else None)
+        shas, rows, embedded = _vectors(
+            groups, cache, embedder, scratch, batch_size, progress, unit_vectors
+        )
         reused = int((rows.vectors.src == 1).sum())  # rows from the previous version
         if prev is not None:
             for d, r in prev.docs.items():
                 if d not in gone and d not in changed:
                     spool.keep(d, r.text_sha, functools.partial(prev.record_line, d))
         kind = resolve_kind(dense_kind, len(groups), ann_min_chunks)
-        settings = {"chunker": chunker, "identity": identity, "kind": kind}
+        settings = {"chunker": chunker, "identity": identity, "kind": kind, "units": unit_vectors}
         settings["requested"] = {"dense_kind": dense_kind, "ann_min_chunks": ann_min_chunks}
         name, manifest_hash = _write_version(root, prev, spool, groups, shas, rows, settings)
         return UpdateReport(
@@ -324,11 +343,13 @@ def _vectors(
     scratch: Scratch,
     batch_size: int,
     progress: Callable[[int, int], None] | None,
+    unit_vectors: str = POOLED,
 ) -> tuple[list[str], Embedded, int]:
     """(embed sha per group, where the embedded rows lie, number of texts embedded); a cached
     text whose units are unchanged is not embedded again. Texts go to the embedder sorted by
     length; fresh rows go to `scratch` as they come. Contextual texts are made again when
-    needed rather than held (they are most of a chunk's size)."""
+    needed rather than held (they are most of a chunk's size). Unit vectors are pooled from
+    the chunks' pass, or (`unit_vectors` "alone") embedded on their own."""
     n = len(groups)
     shas: list[str] = []
     lengths = np.zeros(n, dtype=np.int64)
@@ -357,16 +378,14 @@ def _vectors(
     for start in range(0, total, step):
         batch_rows = [row for _, row in items[start : start + step]]
         chunks = [groups[r].chunk for r in batch_rows]
-        batch = [embed_text(c) for c in chunks]
-        units = [chunk_units(c) for c in chunks]
-        spans = [
-            shifted(u, len(t) - len(c.text)) for u, t, c in zip(units, batch, chunks, strict=True)
-        ]
-        out, pooled = embedder.embed_spans(batch, spans, batch_size=step)
-        if out.shape != (len(batch), embedder.dim):
+        try:
+            out, units, pooled = embed_chunks(embedder, chunks, unit_vectors, batch_size=step)
+        except ValueError as exc:  # an embedder that returned the wrong number of unit rows
+            raise EmbedderError(str(exc)) from exc
+        if out.shape != (len(chunks), embedder.dim):
             raise EmbedderError(
                 f"embedder {embedder.name} returned shape {out.shape}, "
-                f"expected {(len(batch), embedder.dim)}"
+                f"expected {(len(chunks), embedder.dim)}"
             )
         first, _ = scratch.vectors.append(out)
         for j, (r, u, pooled_units) in enumerate(zip(batch_rows, units, pooled, strict=True)):
@@ -435,6 +454,7 @@ def _write_version(
             "created": datetime.now(UTC).isoformat(timespec="seconds"),
             "model": settings["identity"],
             "context": CONTEXT_RULE,
+            "units": settings["units"],
             "chunker": settings["chunker"],
             "dense": {
                 "kind": settings["kind"],
@@ -540,6 +560,7 @@ class ClinqaIndex:
         self._docs = {d["doc_id"]: document_from_json(d) for d in data.documents}
         self._rows = {g.chunk_id: i for i, g in enumerate(data.groups)}
         self.units: UnitTable | None = None
+        self.unit_mode = unit_mode(self.manifest)  # how the unit vectors were made
         if data.unit_spans is not None and data.unit_vectors is not None:
             try:
                 self.units = UnitTable(data.unit_spans, data.unit_vectors, len(data.groups))

@@ -12,9 +12,10 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from index.context import embed_text
+from index.context import embed_text, unit_text
 from index.spans import shifted
 from index.types import Filters, Passage, Retriever
+from index.units import ALONE, POOLED
 from ingest.text import split_units
 from ingest.types import Chunk
 from qa.compose import Unit, cite, compose, display
@@ -369,12 +370,18 @@ class QA:
         )
 
     def _relevance(self, qt: QuestionTerms, p: Passage) -> float:
-        """How well a whole passage answers: similarity of its stored vector to the question's,
-        plus IDF-weighted coverage of the question's words, less a penalty per rare question word
-        it never mentions."""
+        """How well a whole passage answers: the similarity of its stored vector to the
+        question's (of its best unit when the units were embedded alone, index/units.py), plus
+        IDF-weighted coverage of the question's words, less a penalty per rare question word it
+        never mentions."""
         c = p.chunk
         where = _chunk_scope(c)
-        cos = float(self.index.vector(c.chunk_id) @ qt.vector)
+        stored = self.index.unit_vectors(c.chunk_id) if self.index.unit_mode == ALONE else None
+        if stored is not None and len(stored[1]):
+            vectors = stored[1]
+        else:
+            vectors = self.index.vector(c.chunk_id)
+        cos = float(np.max(vectors @ qt.vector))
         return P_COS * cos + P_COV * qt.coverage(where) - P_MISSING * qt.missing(where)
 
     def _select(
@@ -484,10 +491,10 @@ class QA:
         return [best, *chosen], ""
 
     def _unit_vectors(self, units: Sequence[Unit]) -> np.ndarray:
-        """One L2-normalised vector per unit: the vector stored at ingest (pooled from its
-        chunk's forward pass, index/spans.py), else pooled now from one pass over the chunk (an
-        index written before unit vectors were stored, or a units file that changed under us),
-        else the unit embedded alone in its context (a unit past the model's token limit)."""
+        """One L2-normalised vector per unit: the vector stored at ingest (index/units.py), else
+        made now as the index makes them (an index written before unit vectors were stored, or
+        a units file that changed under us): pooled from one pass over the chunk, or the unit
+        embedded alone in its context (and so a pooled unit past the model's token limit)."""
         out = np.zeros((len(units), self.index.embedder.dim), dtype=np.float32)
         by_chunk: dict[str, list[int]] = {}
         for i, u in enumerate(units):
@@ -505,7 +512,7 @@ class QA:
                     out[i] = stored[1][j]
                 else:
                     todo.setdefault(chunk_id, []).append(i)
-        if todo:
+        if todo and self.index.unit_mode == POOLED:
             chunks = [units[rows[0]].passage.chunk for rows in todo.values()]
             texts = [embed_text(c) for c in chunks]
             spans = [
@@ -520,7 +527,8 @@ class QA:
                 out[rows] = vecs
         alone = [i for i in range(len(units)) if not out[i].any()]
         if alone:
-            out[alone] = self.index.embedder.embed([_unit_context(units[i]) for i in alone])
+            mode = self.index.unit_mode
+            out[alone] = self.index.embedder.embed([_unit_context(units[i], mode) for i in alone])
         return out
 
     def _only_names(self, text: str, c: Chunk) -> bool:
@@ -643,8 +651,12 @@ def _chunk_scope(c: Chunk) -> Scope:
     return scope(f"{_context(c)} {c.text}")
 
 
-def _unit_context(u: Unit) -> str:
+def _unit_context(u: Unit, mode: str) -> str:
+    """A unit's text as its index embeds units alone ("alone": index.context.unit_text); for a
+    pooled index (a unit its chunk's pass cut off), with the chunk's subject or title."""
     c = u.passage.chunk
+    if mode == ALONE:
+        return unit_text(c, u.start - c.start, u.end - c.start)
     head = " — ".join(x for x in (c.subject or c.title, c.section) if x)
     return f"{head}: {u.text}" if head else u.text
 

@@ -29,6 +29,10 @@ class Settings:
     # "hnsw", "ivf".
     dense_index: str = "auto"
     ann_min_chunks: int = 50_000
+    # Answer-unit vectors: "pooled" from the chunk's own forward pass (nothing extra to embed),
+    # or "alone": each sentence embedded on its own, about twice the ingest time, and passages
+    # then rank by their best sentence (better on long articles; index/units.py has the figures).
+    unit_vectors: str = "pooled"
     # Search backend: "faiss" (FAISS + bm25s files in the index folder) or "milvus" (the same
     # chunks and vectors in a Milvus collection: a local milvus-lite file or http://host:19530;
     # needs `pip install -e .[milvus]`).

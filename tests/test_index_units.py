@@ -11,14 +11,15 @@ import numpy as np
 import pytest
 from fixtures_index import corpus, embedder, int8_embedder, make_doc  # noqa: F401
 
-from index.context import embed_text
+from index.context import embed_text, unit_text
 from index.errors import IndexCorrupt
 from index.npy_rows import NpyRows
 from index.spans import pool_spans, shifted, span_tokens
 from index.store import ClinqaIndex, update_index
-from index.units import chunk_units
+from index.units import ALONE, POOLED, chunk_units, embed_units
 from ingest.types import MONOGRAPH
-from qa.engine import QA
+from qa.engine import P_COS, QA
+from qa.intent import detect_intent
 from qa.settings import Settings
 
 SETTINGS = {"name": "test-chunker", "max_chars": 400}
@@ -229,3 +230,210 @@ def test_unit_rows_cut_off_under_a_reader_fall_back_to_pooling(
     assert ix.unit_vectors(last) is None  # QA then pools the vectors from the chunk itself
     after = QA(ix, Settings()).ask(QUESTIONS[0])
     assert (after.abstained, after.answer) == (before.abstained, before.answer)
+
+
+@pytest.mark.parametrize("which", ["embedder", "int8_embedder"])
+def test_a_unit_is_embedded_alone_in_its_chunks_context(which: str, request: Any) -> None:
+    emb = request.getfixturevalue(which)
+    text = (
+        "Starting dose: 500 mg orally twice a day with meals. "
+        "Lactic acidosis is a rare but serious complication. "
+        "Store tablets at room temperature away from moisture."
+    )
+    _, chunks = make_doc("test:m", "Metformin", MONOGRAPH, [("Dosage", text)], subject="metformin")
+    chunk = chunks[0]
+    empty = make_doc("test:e", "Empty", MONOGRAPH, [("Notes", "A short text.")])[1][0]
+    spans = chunk_units(chunk)
+    assert len(spans) == 3  # positive control: three sentences
+    got = embed_units(emb, [chunk, empty], [spans, []])
+    assert got[1].shape == (0, emb.dim)
+    texts = [unit_text(chunk, a, b) for a, b in spans]
+    assert texts[1] == "metformin — Dosage: Lactic acidosis is a rare but serious complication."
+    np.testing.assert_allclose(got[0], emb.embed(texts), atol=1e-5)
+    # each unit's vector is nearest its own sentence, not the chunk's average
+    sims = got[0] @ emb.embed([chunk.text[a:b] for a, b in spans]).T
+    assert [int(i) for i in sims.argmax(axis=1)] == [0, 1, 2], sims.round(3)
+
+
+def test_an_embedder_that_returns_the_wrong_shape_is_named(embedder: Any) -> None:  # noqa: F811
+    class Short:
+        name, dim = "short-model", embedder.dim
+
+        def embed(self, texts: Any, *, batch_size: int = 64) -> np.ndarray:
+            return np.zeros((len(texts) - 1, self.dim), dtype=np.float32)
+
+    chunk = make_doc("test:m", "M", MONOGRAPH, [("Dosage", "Give 5 mg. Then 10 mg.")])[1][0]
+    assert len(embed_units(embedder, [chunk], [chunk_units(chunk)])[0]) == 2  # positive control
+    with pytest.raises(ValueError, match="short-model returned shape"):
+        embed_units(Short(), [chunk], [chunk_units(chunk)])  # type: ignore[arg-type]
+
+
+def test_an_alone_build_stores_each_unit_embedded_alone_and_ranks_by_the_best_one(
+    tmp_path: Path,
+    int8_embedder: Any,  # noqa: F811
+) -> None:
+    docs = corpus()
+    update_index(tmp_path / "p", docs, int8_embedder, chunker_settings=SETTINGS)
+    report = update_index(
+        tmp_path / "a", docs, int8_embedder, chunker_settings=SETTINGS, unit_vectors=ALONE
+    )
+    pooled, alone = (ClinqaIndex.load(tmp_path / x, int8_embedder) for x in ("p", "a"))
+    assert (pooled.unit_mode, alone.unit_mode) == (POOLED, ALONE)
+    assert alone.manifest["units"] == ALONE and report.chunks_embedded == report.chunks_total
+    np.testing.assert_array_equal(pooled.vectors, alone.vectors)  # chunk vectors are the same
+    differ = 0
+    for chunk in alone.chunks[:12]:
+        got, was = alone.unit_vectors(chunk.chunk_id), pooled.unit_vectors(chunk.chunk_id)
+        assert got is not None and was is not None
+        assert got[0].tolist() == was[0].tolist() == [list(u) for u in chunk_units(chunk)]
+        fresh = int8_embedder.embed([unit_text(chunk, a, b) for a, b in chunk_units(chunk)])
+        np.testing.assert_allclose(got[1], fresh, atol=2e-3)  # float16 on disk
+        differ += int(np.abs(got[1] - was[1]).max() > 0.05)
+    assert differ >= 3  # positive control: the pooled vectors are another thing
+    # QA ranks an alone index's passages by their best unit; a pooled one by the chunk's vector
+    question = QUESTIONS[0]
+    qa_a, qa_p = QA(alone, Settings()), QA(pooled, Settings())
+    a, p = qa_a.ask(question), qa_p.ask(question)
+    assert not a.abstained and not p.abstained
+    intent = detect_intent(question)
+    qt_a = qa_a._question_terms(question, intent, qa_a._focus(question))
+    qt_p = qa_p._question_terms(question, intent, qa_p._focus(question))
+    for passage in a.passages[:5]:
+        cid = passage.chunk.chunk_id
+        stored = alone.unit_vectors(cid)
+        assert stored is not None and len(stored[1])
+        best = float(np.max(stored[1] @ qt_a.vector))
+        whole = float(alone.vector(cid) @ qt_p.vector)
+        lexical_a = qa_a._relevance(qt_a, passage) - P_COS * best
+        lexical_p = qa_p._relevance(qt_p, passage) - P_COS * whole
+        assert abs(lexical_a - lexical_p) < 1e-5, cid  # the rest of the score is the same
+    # an update asked for the other kind embeds everything again rather than mix the two
+    again = update_index(tmp_path / "a", docs, int8_embedder, chunker_settings=SETTINGS)
+    assert again.written and again.chunks_embedded == again.chunks_total
+    back = ClinqaIndex.load(tmp_path / "a", int8_embedder)
+    assert back.unit_mode == POOLED
+    assert back.units is not None and pooled.units is not None
+    back_rows, pooled_rows = back.units.vectors, pooled.units.vectors
+    assert isinstance(back_rows, NpyRows) and isinstance(pooled_rows, NpyRows)
+    np.testing.assert_array_equal(back_rows.read_all(), pooled_rows.read_all())
+    with pytest.raises(ValueError, match="unit_vectors must be one of"):
+        update_index(
+            tmp_path / "x", docs, int8_embedder, chunker_settings=SETTINGS, unit_vectors="mean"
+        )
+    assert not (tmp_path / "x" / "CURRENT").exists()
+
+
+def test_an_index_whose_manifest_predates_the_units_record_is_pooled(
+    tmp_path: Path,
+    int8_embedder: Any,  # noqa: F811
+) -> None:
+    import json
+
+    from index.files import sha256_text
+    from index.layout import MANIFEST, MANIFEST_SHA
+
+    docs = corpus()
+    report = update_index(tmp_path, docs, int8_embedder, chunker_settings=SETTINGS)
+    folder = tmp_path / "versions" / report.version
+    manifest = json.loads((folder / MANIFEST).read_text())
+    assert manifest["units"] == POOLED  # positive control: recorded now
+    del manifest["units"]  # as written before 2026-12-01
+    text = json.dumps(manifest, indent=2, ensure_ascii=False)
+    (folder / MANIFEST).write_text(text, encoding="utf-8")
+    (folder / MANIFEST_SHA).write_text(sha256_text(text) + "\n")
+    old = ClinqaIndex.load(tmp_path, int8_embedder)
+    assert old.unit_mode == POOLED and old.units is not None
+    again = update_index(tmp_path, docs, int8_embedder, chunker_settings=SETTINGS, replace_all=True)
+    assert not again.written and again.chunks_embedded == 0  # nothing to redo
+
+
+def test_a_sessions_uploads_get_their_unit_vectors_as_the_main_index_does(
+    tmp_path: Path,
+    int8_embedder: Any,  # noqa: F811
+) -> None:
+    from ui.web_session import SessionView, SideIndex, SideView
+
+    docs = corpus()
+    documents = [d for d, _ in docs[:3]]
+    chunks = [c for _, cs in docs[:3] for c in cs]
+    pooled = SideIndex.build(documents, chunks, int8_embedder)
+    alone = SideIndex.build(documents, chunks, int8_embedder, unit_mode=ALONE)
+    assert (pooled.unit_mode, alone.unit_mode) == (POOLED, ALONE)
+    multi = [c for c in chunks if len(chunk_units(c)) > 1]
+    assert multi  # positive control: chunks with more than one unit
+    for c in multi:
+        want = int8_embedder.embed([unit_text(c, a, b) for a, b in chunk_units(c)])
+        np.testing.assert_allclose(alone.units[c.chunk_id][1], want, atol=1e-5)
+        assert np.abs(pooled.units[c.chunk_id][1] - want).max() > 0.05
+    update_index(tmp_path, docs, int8_embedder, chunker_settings=SETTINGS, unit_vectors=ALONE)
+    main = ClinqaIndex.load(tmp_path, int8_embedder)
+    assert SessionView(main, alone, Settings()).unit_mode == ALONE
+    assert SideView(alone, int8_embedder, Settings()).unit_mode == ALONE
+
+
+def test_an_alone_index_without_unit_rows_embeds_units_alone_never_pooling(
+    tmp_path: Path,
+    int8_embedder: Any,  # noqa: F811
+) -> None:
+    update_index(tmp_path, corpus(), int8_embedder, chunker_settings=SETTINGS, unit_vectors=ALONE)
+    counting = Counting(int8_embedder)
+    stored = QA(ClinqaIndex.load(tmp_path, counting), Settings())
+    answers = [stored.ask(q) for q in QUESTIONS]
+    assert sum(not a.abstained for a in answers) >= 3  # positive control: it answers
+    assert counting.span_texts == 0 and len(counting.texts) <= 2 * len(QUESTIONS)
+    old = ClinqaIndex.load(tmp_path, counting)
+    old.units = None  # as when the units file changed under a reader
+    missing = QA(old, Settings())
+    for q, a in zip(QUESTIONS, answers, strict=True):
+        b = missing.ask(q)
+        assert (b.abstained, b.answer) == (a.abstained, a.answer), q
+    assert counting.span_texts == 0  # embedded alone, as the index was built, not pooled
+    assert any(" — " in t for t in counting.texts - set(QUESTIONS))  # units in their context
+
+
+def test_session_uploads_follow_the_main_indexs_unit_mode(
+    tmp_path: Path,
+    int8_embedder: Any,  # noqa: F811
+) -> None:
+    from ui.web_session import SessionUploads, add_documents
+
+    docs = corpus()
+    update_index(
+        tmp_path / "i", docs[3:], int8_embedder, chunker_settings=SETTINGS, unit_vectors=ALONE
+    )
+    main = QA(ClinqaIndex.load(tmp_path / "i", int8_embedder), Settings())
+    documents = [d for d, _ in docs[:3]]
+    chunks = [c for _, cs in docs[:3] for c in cs]
+    uploads = SessionUploads(tmp_path / "s")
+    view = add_documents(uploads, documents, chunks, main, Settings(), lambda ix, s: QA(ix, s))
+    assert view.merged.index.unit_mode == ALONE and view.uploads.index.unit_mode == ALONE
+    side = view.merged.index.side
+    multi = [c for c in chunks if len(chunk_units(c)) > 1]
+    assert multi  # positive control
+    for c in multi:
+        want = int8_embedder.embed([unit_text(c, a, b) for a, b in chunk_units(c)])
+        np.testing.assert_allclose(side.units[c.chunk_id][1], want, atol=1e-5)
+
+
+def test_a_bad_unit_vectors_setting_is_refused_naming_where_it_came_from(tmp_path: Path) -> None:
+    import os
+    import subprocess
+    import sys
+
+    from ui.config import ConfigError, load_settings
+
+    assert load_settings(environ={"CLINQA_UNIT_VECTORS": "alone"}).unit_vectors == ALONE
+    with pytest.raises(
+        ConfigError, match="environment variable CLINQA_UNIT_VECTORS.*pooled, alone"
+    ):
+        load_settings(environ={"CLINQA_UNIT_VECTORS": "mean"})
+    toml = tmp_path / "clinqa.toml"
+    toml.write_text('unit_vectors = "sentences"\n', encoding="utf-8")
+    with pytest.raises(ConfigError, match=f"config file {toml}: setting unit_vectors"):
+        load_settings(config_file=str(toml), environ={})
+    env = {**os.environ, "CLINQA_UNIT_VECTORS": "mean", "CLINQA_INDEX_DIR": str(tmp_path / "i")}
+    done = subprocess.run(
+        [sys.executable, "-m", "ui.cli", "build"], env=env, capture_output=True, text=True
+    )
+    assert done.returncode != 0 and "CLINQA_UNIT_VECTORS" in done.stderr, done.stderr
+    assert not (tmp_path / "i").exists()  # refused before any work

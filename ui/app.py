@@ -544,7 +544,8 @@ def _ingest_shared(state: WebState, paths: list[Path]) -> None:
             s.sandbox_reads, timeout_s=s.read_timeout_s, memory_bytes=s.read_memory_mb << 20
         ) as read,
     ):
-        embedder = state.main_qa().index.embedder
+        index = state.main_qa().index
+        embedder = index.embedder
         summary = ingest_paths(
             s.index_dir,
             paths,
@@ -553,6 +554,7 @@ def _ingest_shared(state: WebState, paths: list[Path]) -> None:
             max_tokens=s.chunk_max_tokens,
             dense_kind=s.dense_index,
             ann_min_chunks=s.ann_min_chunks,
+            unit_vectors=index.unit_mode,  # an upload keeps the index as it is built
             read=read,
         )
         if summary.failures:

@@ -124,6 +124,7 @@ def _ingest(s: Settings, paths: Sequence[str], progress: bool, replace_all: bool
             max_tokens=s.chunk_max_tokens,
             dense_kind=s.dense_index,
             ann_min_chunks=s.ann_min_chunks,
+            unit_vectors=s.unit_vectors,
             progress=_progress("embedding", progress and sys.stderr.isatty()),
             replace_all=replace_all,
             read=read,

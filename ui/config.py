@@ -12,10 +12,12 @@ from dataclasses import fields
 from pathlib import Path
 from typing import Any
 
+from index.units import UNIT_MODES
 from qa.settings import Settings
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 ENV_PREFIX = "CLINQA_"
+CHOICES: dict[str, tuple[str, ...]] = {"unit_vectors": UNIT_MODES}  # settings with fixed values
 
 
 class ConfigError(ValueError):
@@ -66,6 +68,7 @@ def load_settings(
     """Merge the four layers; later layers win. `flags` values of None are ignored."""
     env = os.environ if environ is None else environ
     values: dict[str, Any] = {}
+    origin: dict[str, str] = {}
     path = config_file or env.get(ENV_PREFIX + "CONFIG")
     if path is None and (Path.cwd() / "clinqa.toml").is_file():
         path = str(Path.cwd() / "clinqa.toml")
@@ -76,12 +79,21 @@ def load_settings(
             raise ConfigError(f"config file {path}: {exc}") from exc
         section = data.get("clinqa", data)
         for name, raw in section.items():
-            values[name] = _coerce(name, raw, f"config file {path}")
+            origin[name] = f"config file {path}"
+            values[name] = _coerce(name, raw, origin[name])
     for key, raw in env.items():
         if key.startswith(ENV_PREFIX) and key != ENV_PREFIX + "CONFIG":
             name = key[len(ENV_PREFIX) :].lower()
-            values[name] = _coerce(name, raw, f"environment variable {key}")
+            origin[name] = f"environment variable {key}"
+            values[name] = _coerce(name, raw, origin[name])
     for name, raw in (flags or {}).items():
         if raw is not None:
-            values[name] = _coerce(name, raw, f"flag --{name.replace('_', '-')}")
+            origin[name] = f"flag --{name.replace('_', '-')}"
+            values[name] = _coerce(name, raw, origin[name])
+    for name, allowed in CHOICES.items():
+        if name in values and values[name] not in allowed:
+            raise ConfigError(
+                f"{origin[name]}: setting {name} must be one of {', '.join(allowed)}, "
+                f"got {values[name]!r}"
+            )
     return _defaults().replace(**values)

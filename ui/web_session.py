@@ -19,16 +19,14 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from index.context import embed_text
 from index.dense import DenseRetriever
 from index.fusion import rrf
 from index.groups import ChunkGroup
 from index.hybrid import HybridRetriever
 from index.lexical import LexicalRetriever
 from index.recent import RecentVectors
-from index.spans import shifted
 from index.types import Filters, Passage, Retriever
-from index.units import chunk_units
+from index.units import POOLED, embed_chunks
 from ingest.types import Chunk, Document
 from qa.terms import tokens
 
@@ -117,6 +115,7 @@ class SideIndex:
     dense: DenseRetriever
     lexical: LexicalRetriever
     units: dict[str, tuple[np.ndarray, np.ndarray]] = field(default_factory=dict)
+    unit_mode: str = POOLED  # how the unit vectors were made (index/units.py)
 
     @classmethod
     def build(
@@ -125,20 +124,19 @@ class SideIndex:
         chunks: Sequence[Chunk],
         embedder: Embedder,
         query_embedder: Embedder | None = None,
+        unit_mode: str = POOLED,
     ) -> SideIndex:
         groups = group_chunks(chunks)
-        texts = [embed_text(g.chunk) for g in groups]
-        spans = [chunk_units(g.chunk) for g in groups]
-        shifts = [len(t) - len(g.chunk.text) for t, g in zip(texts, groups, strict=True)]
-        vectors, pooled = embedder.embed_spans(
-            texts, [shifted(sp, by) for sp, by in zip(spans, shifts, strict=True)], batch_size=32
+        vectors, spans, pooled = embed_chunks(
+            embedder, [g.chunk for g in groups], unit_mode, batch_size=32
         )
         units = {
             g.chunk_id: (np.asarray(sp, dtype=np.int32).reshape(-1, 2), vecs)
             for g, sp, vecs in zip(groups, spans, pooled, strict=True)
         }
         dense = DenseRetriever(groups, vectors, query_embedder or embedder, kind="flat")
-        return cls(tuple(documents), tuple(chunks), dense, LexicalRetriever(groups), units)
+        lexical = LexicalRetriever(groups)
+        return cls(tuple(documents), tuple(chunks), dense, lexical, units, unit_mode)
 
 
 class SessionView:
@@ -149,6 +147,7 @@ class SessionView:
     ) -> None:
         self.main = main
         self.side = side
+        self.unit_mode = main.unit_mode  # the side index's units are made the same way
         self.embedder = embedder or main.embedder
         side_ids = {d.doc_id for d in side.documents}
         self._documents = [d for d in main.documents() if d.doc_id not in side_ids]
@@ -216,6 +215,7 @@ class SideView:
 
     def __init__(self, side: SideIndex, embedder: Embedder, settings: Settings) -> None:
         self.side = side
+        self.unit_mode = side.unit_mode
         self.embedder = embedder
         self.chunks = list(side.chunks)
         self._by_id = {d.doc_id: d for d in side.documents}
@@ -364,7 +364,9 @@ def add_documents(
     uploads.chunks.extend(chunks)
     main_index = curated.index
     memo = MemoEmbedder(main_index.embedder)
-    side = SideIndex.build(uploads.documents, uploads.chunks, main_index.embedder, memo)
+    side = SideIndex.build(
+        uploads.documents, uploads.chunks, main_index.embedder, memo, main_index.unit_mode
+    )
     uploads.qa = SessionQA(
         make_qa(SessionView(main_index, side, settings, memo), settings),
         make_qa(SideView(side, memo, settings), settings),
