@@ -23,6 +23,11 @@ from qa.intent import detect_intent
 from qa.settings import Settings
 
 SETTINGS = {"name": "test-chunker", "max_chars": 400}
+METFORMIN = (
+    "Starting dose: 500 mg orally twice a day with meals. "
+    "Lactic acidosis is a rare but serious complication. "
+    "Store tablets at room temperature away from moisture."
+)
 QUESTIONS = [
     "What is the starting dose of metformin?",
     "Is warfarin contraindicated in pregnancy?",
@@ -52,11 +57,7 @@ def test_pool_spans_matches_a_brute_force_mean() -> None:
 @pytest.mark.parametrize("which", ["embedder", "int8_embedder"])
 def test_a_unit_vector_is_nearest_its_own_sentence(which: str, request: Any) -> None:
     emb = request.getfixturevalue(which)
-    text = (
-        "metformin — Dosage: Starting dose: 500 mg orally twice a day with meals. "
-        "Lactic acidosis is a rare but serious complication. "
-        "Store tablets at room temperature away from moisture."
-    )
+    text = "metformin — Dosage: " + METFORMIN
     starts = [text.index(w) for w in ("Starting", "Lactic", "Store")]
     spans = list(zip(starts, [starts[1] - 1, starts[2] - 1, len(text)], strict=True))
     vectors, pooled = emb.embed_spans([text, "a short text"], [spans, []])
@@ -138,6 +139,20 @@ def test_an_update_writes_the_same_unit_files_as_a_fresh_build(
     assert not [p for p in (tmp_path / "a").rglob("*") if "tmp" in p.name]  # no scratch left
 
 
+def _edit_manifest(folder: Path, edit: Any) -> None:
+    """Apply `edit` to a version's manifest and write it back consistently hashed."""
+    import json
+
+    from index.files import sha256_text
+    from index.layout import MANIFEST, MANIFEST_SHA
+
+    manifest = json.loads((folder / MANIFEST).read_text())
+    edit(manifest)
+    text = json.dumps(manifest, indent=2, ensure_ascii=False)
+    (folder / MANIFEST).write_text(text, encoding="utf-8")
+    (folder / MANIFEST_SHA).write_text(sha256_text(text) + "\n")
+
+
 class Counting:
     """An embedder wrapper that counts what QA asks of the model at query time."""
 
@@ -188,10 +203,8 @@ def test_unit_files_that_do_not_fit_the_manifest_are_refused(
     tmp_path: Path,
     int8_embedder: Any,  # noqa: F811
 ) -> None:
-    import json
-
-    from index.files import sha256_bytes, sha256_text
-    from index.layout import MANIFEST, MANIFEST_SHA, UNIT_SPANS, npy_bytes
+    from index.files import sha256_bytes
+    from index.layout import UNIT_SPANS, npy_bytes
 
     report = update_index(tmp_path, corpus(), int8_embedder, chunker_settings=SETTINGS)
     ClinqaIndex.load(tmp_path, int8_embedder)  # positive control: the build loads
@@ -200,11 +213,12 @@ def test_unit_files_that_do_not_fit_the_manifest_are_refused(
     spans[[0, -1]] = spans[[-1, 0]]  # rows out of order, consistently re-hashed
     data = npy_bytes(spans)
     (folder / UNIT_SPANS).write_bytes(data)
-    manifest = json.loads((folder / MANIFEST).read_text())
-    manifest["files"][UNIT_SPANS] = {"sha256": sha256_bytes(data), "size": len(data)}
-    text = json.dumps(manifest, indent=2, ensure_ascii=False)
-    (folder / MANIFEST).write_text(text, encoding="utf-8")
-    (folder / MANIFEST_SHA).write_text(sha256_text(text) + "\n")
+    _edit_manifest(
+        folder,
+        lambda m: m["files"].update(
+            {UNIT_SPANS: {"sha256": sha256_bytes(data), "size": len(data)}}
+        ),
+    )
     with pytest.raises(IndexCorrupt, match="unit rows are not sorted"):
         ClinqaIndex.load(tmp_path, int8_embedder)
 
@@ -235,12 +249,9 @@ def test_unit_rows_cut_off_under_a_reader_fall_back_to_pooling(
 @pytest.mark.parametrize("which", ["embedder", "int8_embedder"])
 def test_a_unit_is_embedded_alone_in_its_chunks_context(which: str, request: Any) -> None:
     emb = request.getfixturevalue(which)
-    text = (
-        "Starting dose: 500 mg orally twice a day with meals. "
-        "Lactic acidosis is a rare but serious complication. "
-        "Store tablets at room temperature away from moisture."
+    _, chunks = make_doc(
+        "test:m", "Metformin", MONOGRAPH, [("Dosage", METFORMIN)], subject="metformin"
     )
-    _, chunks = make_doc("test:m", "Metformin", MONOGRAPH, [("Dosage", text)], subject="metformin")
     chunk = chunks[0]
     empty = make_doc("test:e", "Empty", MONOGRAPH, [("Notes", "A short text.")])[1][0]
     spans = chunk_units(chunk)
@@ -327,20 +338,14 @@ def test_an_index_whose_manifest_predates_the_units_record_is_pooled(
     tmp_path: Path,
     int8_embedder: Any,  # noqa: F811
 ) -> None:
-    import json
-
-    from index.files import sha256_text
-    from index.layout import MANIFEST, MANIFEST_SHA
-
     docs = corpus()
     report = update_index(tmp_path, docs, int8_embedder, chunker_settings=SETTINGS)
     folder = tmp_path / "versions" / report.version
-    manifest = json.loads((folder / MANIFEST).read_text())
-    assert manifest["units"] == POOLED  # positive control: recorded now
-    del manifest["units"]  # as written before 2026-12-01
-    text = json.dumps(manifest, indent=2, ensure_ascii=False)
-    (folder / MANIFEST).write_text(text, encoding="utf-8")
-    (folder / MANIFEST_SHA).write_text(sha256_text(text) + "\n")
+    assert ClinqaIndex.load(tmp_path, int8_embedder).manifest["units"] == POOLED  # recorded now
+    _edit_manifest(folder, lambda m: m.update(units="sentences"))
+    with pytest.raises(IndexCorrupt, match="units 'sentences' is not one of pooled, alone"):
+        ClinqaIndex.load(tmp_path, int8_embedder)
+    _edit_manifest(folder, lambda m: m.pop("units"))  # as written before 2026-12-01
     old = ClinqaIndex.load(tmp_path, int8_embedder)
     assert old.unit_mode == POOLED and old.units is not None
     again = update_index(tmp_path, docs, int8_embedder, chunker_settings=SETTINGS, replace_all=True)
