@@ -373,7 +373,9 @@ def _settings(args: argparse.Namespace) -> Settings:
     from qa.settings import Settings
 
     return Settings(
-        index_dir=args.index, model=args.model, unit_vectors=getattr(args, "unit_vectors", "pooled")
+        index_dir=args.index,
+        model=args.model,
+        unit_vectors=getattr(args, "unit_vectors", Settings().unit_vectors),
     )
 
 

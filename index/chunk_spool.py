@@ -15,13 +15,12 @@ import json
 import os
 import tempfile
 from array import array
-from collections.abc import Iterator, Sequence
 from pathlib import Path
-from typing import overload
 
 import numpy as np
 
 from index.groups import ChunkGroup
+from index.indexed_sequence import IndexedSequence
 from ingest.ids import CHUNK_ID_CHARS
 from ingest.types import Chunk
 
@@ -137,7 +136,7 @@ class ChunkSpool:
         self._file.close()
 
 
-class SpooledGroups(Sequence[ChunkGroup]):
+class SpooledGroups(IndexedSequence[ChunkGroup]):
     """Chunk groups whose occurrences are lines of a `ChunkSpool`: group i is lines
     `lines[starts[i]:starts[i + 1]]`, its primary first."""
 
@@ -149,22 +148,9 @@ class SpooledGroups(Sequence[ChunkGroup]):
     def __len__(self) -> int:
         return len(self._starts) - 1
 
-    @overload
-    def __getitem__(self, i: int) -> ChunkGroup: ...
-    @overload
-    def __getitem__(self, i: slice) -> Sequence[ChunkGroup]: ...
-    def __getitem__(self, i: int | slice) -> ChunkGroup | Sequence[ChunkGroup]:
-        if isinstance(i, slice):
-            return [self[j] for j in range(*i.indices(len(self)))]
-        if not -len(self) <= i < len(self):
-            raise IndexError(f"group {i} of {len(self)}")
-        i %= len(self)
+    def _item(self, i: int) -> ChunkGroup:
         lines = self._lines[self._starts[i] : self._starts[i + 1]]
         return ChunkGroup(tuple(self.spool.get(int(line)) for line in lines))
-
-    def __iter__(self) -> Iterator[ChunkGroup]:
-        for i in range(len(self)):
-            yield self[i]
 
     @property
     def occurrences(self) -> int:

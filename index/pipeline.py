@@ -8,6 +8,7 @@ from pathlib import Path
 
 from index.embedder import Embedder
 from index.store import UpdateReport, update_index
+from index.units import POOLED
 from ingest.chunker import chunk_document
 from ingest.errors import ReadFailure
 from ingest.readers import FileReader, iter_documents
@@ -51,7 +52,7 @@ def ingest_paths(
     max_tokens: int | None = 230,
     dense_kind: str = "auto",
     ann_min_chunks: int = 50_000,
-    unit_vectors: str = "pooled",
+    unit_vectors: str = POOLED,
     replace_all: bool = False,
     exclude_doc_ids: Iterable[str] = (),
     progress: Callable[[int, int], None] | None = None,

@@ -15,10 +15,10 @@ import tempfile
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import overload
 
 import numpy as np
 
+from index.indexed_sequence import IndexedSequence
 from index.layout import npy_header
 from index.npy_rows import RowSource
 
@@ -80,7 +80,7 @@ class RowRef:
         return self.source.rows(self.lo, self.hi)
 
 
-class RowTable(Sequence[RowRef]):
+class RowTable(IndexedSequence[RowRef]):
     """Row ranges of one of a few sources, as arrays (some 17 bytes a chunk, where a `RowRef`
     object costs about a hundred): entry i is rows lo[i]..hi[i]-1 of sources[src[i]].
 
@@ -108,18 +108,8 @@ class RowTable(Sequence[RowRef]):
     def __len__(self) -> int:
         return len(self.src)
 
-    @overload
-    def __getitem__(self, i: int) -> RowRef: ...
-    @overload
-    def __getitem__(self, i: slice) -> Sequence[RowRef]: ...
-    def __getitem__(self, i: int | slice) -> RowRef | Sequence[RowRef]:
-        if isinstance(i, slice):
-            return [self[j] for j in range(*i.indices(len(self)))]
+    def _item(self, i: int) -> RowRef:
         return RowRef(self.sources[int(self.src[i])], int(self.lo[i]), int(self.hi[i]))
-
-    def __iter__(self) -> Iterator[RowRef]:
-        for i in range(len(self)):
-            yield self[i]
 
     def total(self) -> int:
         """Rows over all entries."""

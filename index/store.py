@@ -343,7 +343,7 @@ def _vectors(
     scratch: Scratch,
     batch_size: int,
     progress: Callable[[int, int], None] | None,
-    unit_vectors: str = POOLED,
+    unit_vectors: str,
 ) -> tuple[list[str], Embedded, int]:
     """(embed sha per group, where the embedded rows lie, number of texts embedded); a cached
     text whose units are unchanged is not embedded again. Texts go to the embedder sorted by
@@ -516,8 +516,9 @@ def _lexical_info(bm25: bm25s.BM25 | None) -> dict[str, Any]:
     info: dict[str, Any] = {"library": "bm25s", "version": bm25s.__version__}
     info["stopwords"] = STOPWORDS
     if bm25 is not None:
-        b = bm25
-        info.update(method=b.method, idf_method=b.idf_method, k1=b.k1, b=b.b, delta=b.delta)
+        info.update(
+            method=bm25.method, idf_method=bm25.idf_method, k1=bm25.k1, b=bm25.b, delta=bm25.delta
+        )
     return info
 
 
